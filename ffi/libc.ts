@@ -1,0 +1,124 @@
+/**
+ * Bindings to the C library for the `thread` backend: positional I/O and syncs as
+ * nonblocking calls (they run on Deno's thread pool), the same calls as blocking
+ * ones, and access to `errno`.
+ *
+ * `errno` is thread-local: after a nonblocking call fails on a pool thread its
+ * value is gone. The backend repeats a failed call once on the main thread with the
+ * blocking variant and reads `errno` there, through `__errno_location` and
+ * `memcpy` (no `Deno.UnsafePointer*` API, so this works under a path-scoped
+ * `--allow-ffi`).
+ *
+ * @module
+ */
+
+import { currentArch } from "./arch.ts";
+import { loadLibrary, type LoadResult } from "./load.ts";
+
+const pread = {
+  parameters: [
+    "i32", // int fd
+    "buffer", // void *buf
+    "usize", // size_t count
+    "i64", // off_t offset
+  ],
+  result: "isize", // ssize_t
+} as const;
+
+const pwrite = {
+  parameters: [
+    "i32", // int fd
+    "buffer", // const void *buf
+    "usize", // size_t count
+    "i64", // off_t offset
+  ],
+  result: "isize", // ssize_t
+} as const;
+
+const sync = {
+  parameters: [
+    "i32", // int fd
+  ],
+  result: "i32", // int
+} as const;
+
+const ftruncate = {
+  parameters: [
+    "i32", // int fd
+    "i64", // off_t length
+  ],
+  result: "i32", // int
+} as const;
+
+/** The symbols of libc that the `thread` backend uses. */
+export const LIBC_SYMBOLS = {
+  pread: { ...pread, nonblocking: true },
+  pwrite: { ...pwrite, nonblocking: true },
+  fsync: { ...sync, nonblocking: true },
+  fdatasync: { ...sync, nonblocking: true },
+  ftruncate: { ...ftruncate, nonblocking: true },
+  pread_now: { ...pread, name: "pread" },
+  pwrite_now: { ...pwrite, name: "pwrite" },
+  fsync_now: { ...sync, name: "fsync" },
+  fdatasync_now: { ...sync, name: "fdatasync" },
+  ftruncate_now: { ...ftruncate, name: "ftruncate" },
+  __errno_location: {
+    parameters: [],
+    result: "pointer", // int *
+  },
+  memcpy: {
+    parameters: [
+      "buffer", // void *dest
+      "pointer", // const void *src
+      "usize", // size_t n
+    ],
+    result: "pointer", // void *
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The loaded C library. */
+export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
+
+let loaded: LoadResult<typeof LIBC_SYMBOLS> | undefined;
+
+/** The candidate paths of glibc for this machine: absolute ones, then the soname. */
+export function libcPaths(): string[] {
+  const dirs = currentArch()?.libraryDirs ?? [];
+  return [...dirs.map((dir) => `${dir}/libc.so.6`), "libc.so.6"];
+}
+
+/**
+ * Loads libc once per process. Never prompts; a failure is not cached, so a
+ * permission granted later is picked up.
+ */
+export function loadLibc(): LoadResult<typeof LIBC_SYMBOLS> {
+  if (loaded?.ok) {
+    const { state } = Deno.permissions.querySync({
+      name: "ffi",
+      path: loaded.path,
+    });
+    if (state === "granted") return loaded;
+    return {
+      ok: false,
+      reason: "FFI permission is not granted (run with --allow-ffi)",
+    };
+  }
+  if (currentArch() === undefined) {
+    return {
+      ok: false,
+      reason:
+        `needs Linux on x86_64 or aarch64 (this is ${Deno.build.os} on ${Deno.build.arch})`,
+    };
+  }
+  loaded = loadLibrary(libcPaths(), LIBC_SYMBOLS);
+  return loaded;
+}
+
+const errnoCell = new Int32Array(1);
+
+/** Reads `errno` of the calling (main) thread. */
+export function lastErrno(libc: Libc): number {
+  const location = libc.symbols.__errno_location();
+  libc.symbols.memcpy(errnoCell, location, 4n);
+  return errnoCell[0];
+}

@@ -1,0 +1,95 @@
+/**
+ * The interface every backend implements. `AIOFile` talks to files only through
+ * it, so a call-per-operation backend (threads, `Deno.FsFile`) and a
+ * submission/completion backend (libaio, io_uring) fit the same way.
+ *
+ * @module
+ */
+
+/** The names of the backends, best first. */
+export const BACKEND_NAMES = ["uring", "linux", "thread", "deno"] as const;
+
+/** The name of a backend. */
+export type BackendName = typeof BACKEND_NAMES[number];
+
+/** How to open a file, derived from its mode. */
+export interface OpenFlags {
+  /** Open for reading. */
+  readonly read: boolean;
+  /** Open for writing. */
+  readonly write: boolean;
+  /** Every write lands at end of file (`O_APPEND`). */
+  readonly append: boolean;
+  /** Create the file when missing (`O_CREAT`). */
+  readonly create: boolean;
+  /** Fail when the file exists (`O_EXCL`). */
+  readonly createNew: boolean;
+  /** Truncate to zero length (`O_TRUNC`). */
+  readonly truncate: boolean;
+  /** Bypass the page cache (`O_DIRECT`). */
+  readonly direct: boolean;
+}
+
+/** What to open: a path with flags, or a `Deno.FsFile` the user already has open. */
+export type OpenTarget =
+  | { readonly kind: "path"; readonly path: string; readonly flags: OpenFlags }
+  | {
+    readonly kind: "fsfile";
+    readonly file: Deno.FsFile;
+    readonly name: string;
+    readonly flags: OpenFlags;
+  };
+
+/**
+ * One open file of a backend. Buffers passed in are owned by the library for the
+ * whole call: `AIOFile` allocates read buffers and copies written data, so a
+ * backend may hand their memory to the kernel until the promise settles.
+ */
+export interface BackendFile {
+  /** Reads at `offset` into `into`; resolves to the bytes read (0 at end of file, may be short). */
+  read(into: Uint8Array, offset: number): Promise<number>;
+  /** Writes `data` at `offset`; resolves to the bytes written (may be short). */
+  write(data: Uint8Array, offset: number): Promise<number>;
+  /** `fsync(2)`. */
+  fsync(): Promise<void>;
+  /** `fdatasync(2)`. */
+  fdatasync(): Promise<void>;
+  /** `ftruncate(2)`. */
+  truncate(length: number): Promise<void>;
+  /** The current size in bytes. */
+  size(): Promise<number>;
+  /** Releases the file; called once, after every request on it has settled. */
+  close(): Promise<void>;
+}
+
+/** A backend: opens files and owns whatever they share (threads, rings, contexts). */
+export interface Backend {
+  /** The backend's name. */
+  readonly name: BackendName;
+  /**
+   * Opens a file. Rejects with {@linkcode CannotServe} when this backend cannot
+   * serve it (the next backend then gets it); with the OS error otherwise.
+   */
+  open(target: OpenTarget): Promise<BackendFile>;
+  /** Releases the backend; called once, when nothing is in flight. */
+  close(): Promise<void>;
+}
+
+/** Describes a backend that may or may not be usable in this process. */
+export interface BackendProvider {
+  /** The backend's name. */
+  readonly name: BackendName;
+  /** Why the backend cannot be used here, or `undefined` when it can. Never prompts. */
+  unavailableReason(): string | undefined;
+  /** Makes an instance; only called when {@linkcode unavailableReason} is `undefined`. */
+  create(): Backend;
+}
+
+/** Thrown by `Backend.open` when the file should go to the next backend. */
+export class CannotServe extends Error {
+  /** @param reason Why this backend cannot serve the file. */
+  constructor(reason: string) {
+    super(reason);
+    this.name = "CannotServe";
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The `deno` backend: `Deno.FsFile`, no FFI, no permission beyond read/write.
+ *
+ * `Deno.FsFile` has no positional read or write, and a `seek` followed by a
+ * `read` on one handle races with any other operation on that handle. Each file
+ * therefore keeps a small pool of handles on the same path; an operation borrows
+ * one, seeks it and reads or writes, then gives it back. Extra handles are opened
+ * only when operations overlap, and are checked to be the same file (device and
+ * inode) as the first one. A `Deno.FsFile` passed in by the user is the only handle
+ * of its file (its operations queue) and is never closed here.
+ *
+ * @module
+ */
+
+import {
+  type Backend,
+  type BackendFile,
+  CannotServe,
+  type OpenFlags,
+  type OpenTarget,
+} from "./backend.ts";
+
+/** How many handles one file may hold at most; see `bench/deno_pool.bench.ts`. */
+export const DEFAULT_HANDLES_PER_FILE = 4;
+
+function denoOpenOptions(flags: OpenFlags): Deno.OpenOptions {
+  return {
+    read: flags.read,
+    write: flags.write && !flags.append,
+    append: flags.append,
+    create: flags.create,
+    createNew: flags.createNew,
+    truncate: flags.truncate,
+  };
+}
+
+/** The `deno` backend. */
+export class DenoBackend implements Backend {
+  readonly name = "deno" as const;
+  readonly #handlesPerFile: number;
+
+  /** @param handlesPerFile The most handles one file may hold at once. */
+  constructor(handlesPerFile = DEFAULT_HANDLES_PER_FILE) {
+    this.#handlesPerFile = handlesPerFile;
+  }
+
+  async open(target: OpenTarget): Promise<BackendFile> {
+    if (target.flags.direct) {
+      throw new CannotServe("Deno.FsFile cannot open with O_DIRECT");
+    }
+    if (target.kind === "fsfile") {
+      return new DenoFile(target.file, undefined, false, 1);
+    }
+    const file = await Deno.open(target.path, denoOpenOptions(target.flags));
+    try {
+      const info = await file.stat();
+      if (info.isDirectory) {
+        throw new Deno.errors.IsADirectory(
+          `Is a directory (os error 21): open '${target.path}'`,
+        );
+      }
+      const { flags, path } = target;
+      const reopen = async () => {
+        const extra = await Deno.open(path, {
+          read: flags.read,
+          write: flags.write && !flags.append,
+          append: flags.append,
+        });
+        const again = await extra.stat();
+        if (again.ino !== info.ino || again.dev !== info.dev) {
+          extra.close();
+          return undefined; // the path now names another file
+        }
+        return extra;
+      };
+      return new DenoFile(file, reopen, true, this.#handlesPerFile);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+class DenoFile implements BackendFile {
+  readonly #idle: Deno.FsFile[];
+  readonly #all: Deno.FsFile[];
+  readonly #waiting: ((file: Deno.FsFile) => void)[] = [];
+  #reopen: (() => Promise<Deno.FsFile | undefined>) | undefined;
+  #opening = 0;
+  readonly #owned: boolean;
+  readonly #max: number;
+
+  constructor(
+    first: Deno.FsFile,
+    reopen: (() => Promise<Deno.FsFile | undefined>) | undefined,
+    owned: boolean,
+    max: number,
+  ) {
+    this.#idle = [first];
+    this.#all = [first];
+    this.#reopen = reopen;
+    this.#owned = owned;
+    this.#max = max;
+  }
+
+  /** Borrows a handle: an idle one, a new one while under the limit, or the next one returned. */
+  #borrow(): Promise<Deno.FsFile> {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) return Promise.resolve(idle);
+    const waiter = new Promise<Deno.FsFile>((resolve) =>
+      this.#waiting.push(resolve)
+    );
+    if (
+      this.#reopen !== undefined && this.#all.length + this.#opening < this.#max
+    ) {
+      this.#grow(this.#reopen);
+    }
+    return waiter;
+  }
+
+  async #grow(reopen: () => Promise<Deno.FsFile | undefined>): Promise<void> {
+    this.#opening++;
+    let extra: Deno.FsFile | undefined;
+    try {
+      extra = await reopen();
+    } catch {
+      extra = undefined;
+    } finally {
+      this.#opening--;
+    }
+    if (extra === undefined) {
+      this.#reopen = undefined; // stay with the handles we have
+      return;
+    }
+    this.#all.push(extra);
+    this.#giveBack(extra);
+  }
+
+  #giveBack(file: Deno.FsFile): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next(file);
+    else this.#idle.push(file);
+  }
+
+  async #with<T>(use: (file: Deno.FsFile) => Promise<T>): Promise<T> {
+    const file = await this.#borrow();
+    try {
+      return await use(file);
+    } finally {
+      this.#giveBack(file);
+    }
+  }
+
+  read(into: Uint8Array, offset: number): Promise<number> {
+    return this.#with(async (file) => {
+      file.seekSync(offset, Deno.SeekMode.Start);
+      return (await file.read(into)) ?? 0;
+    });
+  }
+
+  write(data: Uint8Array, offset: number): Promise<number> {
+    return this.#with((file) => {
+      file.seekSync(offset, Deno.SeekMode.Start);
+      return file.write(data);
+    });
+  }
+
+  fsync(): Promise<void> {
+    return this.#with((file) => file.sync());
+  }
+
+  fdatasync(): Promise<void> {
+    return this.#with((file) => file.syncData());
+  }
+
+  truncate(length: number): Promise<void> {
+    return this.#with((file) => file.truncate(length));
+  }
+
+  size(): Promise<number> {
+    return this.#with(async (file) => (await file.stat()).size);
+  }
+
+  close(): Promise<void> {
+    this.#reopen = undefined;
+    if (this.#owned) {
+      for (const file of this.#all) file.close();
+    }
+    this.#all.length = 0;
+    this.#idle.length = 0;
+    return Promise.resolve();
+  }
+}
+
+/** Describes the `deno` backend: always available. */
+export const denoProvider = {
+  name: "deno" as const,
+  unavailableReason: (): string | undefined => undefined,
+  create: (): Backend => new DenoBackend(),
+};

@@ -1,0 +1,203 @@
+/**
+ * The `thread` backend: libc `pread`/`pwrite`/`fsync`/`fdatasync`/`ftruncate`
+ * called as nonblocking FFI functions, which run on Deno's thread pool, on real
+ * file descriptors.
+ *
+ * Files are opened with `node:fs`, which checks Deno's read and write permissions
+ * and returns a real descriptor, so this backend never reaches a file the sandbox
+ * would refuse. Deno's pool (32 threads) also serves every async `Deno.FsFile`
+ * operation, so this backend keeps at most {@linkcode POOL_CALLS} calls on it.
+ *
+ * @module
+ */
+
+import * as fs from "node:fs";
+import { lastErrno, type Libc, loadLibc } from "../ffi/libc.ts";
+import { currentArch } from "../ffi/arch.ts";
+import { errorFromErrno } from "../src/errors.ts";
+import { Semaphore } from "../src/semaphore.ts";
+import {
+  type Backend,
+  type BackendFile,
+  CannotServe,
+  type OpenFlags,
+  type OpenTarget,
+} from "./backend.ts";
+import { trackForeignCall } from "./pending.ts";
+
+/** The most calls this backend keeps on Deno's thread pool at once. */
+export const POOL_CALLS = 16;
+
+/** `open(2)` flags for a mode. */
+export function posixOpenFlags(flags: OpenFlags): number {
+  const c = fs.constants;
+  let bits = flags.read && (flags.write || flags.append)
+    ? c.O_RDWR
+    : flags.read
+    ? c.O_RDONLY
+    : c.O_WRONLY;
+  if (flags.append) bits |= c.O_APPEND;
+  if (flags.create) bits |= c.O_CREAT;
+  if (flags.createNew) bits |= c.O_CREAT | c.O_EXCL;
+  if (flags.truncate) bits |= c.O_TRUNC;
+  if (flags.direct) bits |= currentArch()?.O_DIRECT ?? 0;
+  return bits;
+}
+
+/** Opens with `node:fs` (permission-checked); resolves to a real descriptor. */
+export function openDescriptor(path: string, flags: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.open(
+      path,
+      flags,
+      0o666,
+      (error, fd) => error ? reject(error) : resolve(fd),
+    )
+  );
+}
+
+/** `fstat(2)` through `node:fs`. */
+export function statDescriptor(fd: number): Promise<fs.Stats> {
+  return new Promise((resolve, reject) =>
+    fs.fstat(fd, (error, stats) => error ? reject(error) : resolve(stats))
+  );
+}
+
+/** `close(2)` through `node:fs`. */
+export function closeDescriptor(fd: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    fs.close(fd, (error) => error ? reject(error) : resolve())
+  );
+}
+
+/** The `thread` backend. */
+export class ThreadBackend implements Backend {
+  readonly name = "thread" as const;
+  readonly #libc: Libc;
+  readonly #pool = new Semaphore(POOL_CALLS);
+
+  /** @param libc The loaded C library. */
+  constructor(libc: Libc) {
+    this.#libc = libc;
+  }
+
+  async open(target: OpenTarget): Promise<BackendFile> {
+    if (target.kind === "fsfile") {
+      throw new CannotServe("a Deno.FsFile exposes no file descriptor");
+    }
+    if (target.flags.direct) {
+      throw new CannotServe("O_DIRECT needs aligned buffers");
+    }
+    const fd = await openDescriptor(target.path, posixOpenFlags(target.flags));
+    try {
+      if ((await statDescriptor(fd)).isDirectory()) {
+        throw errorFromErrno(21, "open", target.path);
+      }
+    } catch (error) {
+      await closeDescriptor(fd);
+      throw error;
+    }
+    return new ThreadFile(this.#libc, this.#pool, fd, target.path);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+class ThreadFile implements BackendFile {
+  readonly #libc: Libc;
+  readonly #pool: Semaphore;
+  readonly #fd: number;
+  readonly #path: string;
+
+  constructor(libc: Libc, pool: Semaphore, fd: number, path: string) {
+    this.#libc = libc;
+    this.#pool = pool;
+    this.#fd = fd;
+    this.#path = path;
+  }
+
+  /**
+   * Runs `call` on the pool. A negative result is an error whose `errno` was lost
+   * on the pool thread: `again` repeats the call on this thread, where `errno`
+   * can be read; if the repeat succeeds, its result stands.
+   */
+  async #call(
+    syscall: string,
+    call: () => Promise<number | bigint>,
+    again: () => number | bigint,
+  ): Promise<number> {
+    const result = await this.#pool.run(() => trackForeignCall(call));
+    if (result >= 0) return Number(result);
+    const retried = again();
+    if (retried >= 0) return Number(retried);
+    throw errorFromErrno(lastErrno(this.#libc), syscall, this.#path);
+  }
+
+  read(into: Uint8Array, offset: number): Promise<number> {
+    const { pread, pread_now } = this.#libc.symbols;
+    const [fd, len, off] = [this.#fd, BigInt(into.length), BigInt(offset)];
+    return this.#call(
+      "read",
+      () => pread(fd, into, len, off),
+      () => pread_now(fd, into, len, off),
+    );
+  }
+
+  write(data: Uint8Array, offset: number): Promise<number> {
+    const { pwrite, pwrite_now } = this.#libc.symbols;
+    const [fd, len, off] = [this.#fd, BigInt(data.length), BigInt(offset)];
+    return this.#call(
+      "write",
+      () => pwrite(fd, data, len, off),
+      () => pwrite_now(fd, data, len, off),
+    );
+  }
+
+  async fsync(): Promise<void> {
+    const { fsync, fsync_now } = this.#libc.symbols;
+    await this.#call("fsync", () => fsync(this.#fd), () => fsync_now(this.#fd));
+  }
+
+  async fdatasync(): Promise<void> {
+    const { fdatasync, fdatasync_now } = this.#libc.symbols;
+    await this.#call(
+      "fdatasync",
+      () => fdatasync(this.#fd),
+      () => fdatasync_now(this.#fd),
+    );
+  }
+
+  async truncate(length: number): Promise<void> {
+    const { ftruncate, ftruncate_now } = this.#libc.symbols;
+    const size = BigInt(length);
+    await this.#call(
+      "ftruncate",
+      () => ftruncate(this.#fd, size),
+      () => ftruncate_now(this.#fd, size),
+    );
+  }
+
+  async size(): Promise<number> {
+    return (await statDescriptor(this.#fd)).size;
+  }
+
+  close(): Promise<void> {
+    return closeDescriptor(this.#fd);
+  }
+}
+
+/** Describes the `thread` backend: needs FFI permission and glibc. */
+export const threadProvider = {
+  name: "thread" as const,
+  unavailableReason(): string | undefined {
+    const libc = loadLibc();
+    return libc.ok ? undefined : libc.reason;
+  },
+  create(): Backend {
+    const libc = loadLibc();
+    if (!libc.ok) throw new Error(libc.reason);
+    return new ThreadBackend(libc.library);
+  },
+};

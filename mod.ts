@@ -1,0 +1,43 @@
+/**
+ * Real asynchronous file I/O for Deno: positional reads and writes with many
+ * requests in flight on one file, served by the best backend the machine allows
+ * (io_uring, Linux native AIO, a thread pool through FFI, or `Deno.FsFile`).
+ *
+ * Importing this module needs no permission and does nothing: backends are
+ * probed when the first file is opened.
+ *
+ * @example Positional I/O with `AIOFile`
+ * ```ts
+ * import { AIOFile } from "./mod.ts";
+ *
+ * const path = await Deno.makeTempFile();
+ * await using afp = await AIOFile.open(path, "w+");
+ * await afp.write("Hello ");
+ * await afp.write("world", 6);
+ * console.log(await afp.read()); // "Hello world"
+ * console.log(afp.backend); // "thread" with --allow-ffi, "deno" without
+ * ```
+ *
+ * @example Choosing a backend
+ * ```ts
+ * import { AIOFile, createContext } from "./mod.ts";
+ *
+ * await using context = createContext({ backend: "deno", maxRequests: 16 });
+ * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+b", { context });
+ * await afp.write(new Uint8Array([1, 2, 3]));
+ * ```
+ *
+ * @module
+ */
+
+export { AIOFile, type AIOFileOptions, type DataOf } from "./src/aiofile.ts";
+export {
+  Context,
+  type ContextOptions,
+  createContext,
+  DEFAULT_MAX_REQUESTS,
+  defaultContext,
+} from "./src/context.ts";
+export { AIOError } from "./src/errors.ts";
+export { type FileMode, parseMode } from "./src/mode.ts";
+export type { BackendName } from "./impl/backend.ts";

@@ -1,0 +1,505 @@
+/**
+ * `AIOFile`: positional file I/O with no file pointer.
+ *
+ * @module
+ */
+
+import type {
+  BackendFile,
+  BackendName,
+  OpenFlags,
+  OpenTarget,
+} from "../impl/backend.ts";
+import {
+  type Context,
+  defaultContext,
+  openWith,
+  requestWith,
+} from "./context.ts";
+import { type TextCodec, textCodec } from "./encoding.ts";
+import { AIOError, normalizeError, notOpen } from "./errors.ts";
+import { type FileMode, parseMode } from "./mode.ts";
+import {
+  asBytes,
+  checkNonNegative,
+  checkSize,
+  describeValue,
+} from "./validate.ts";
+
+/**
+ * The data type of a mode: `Uint8Array` for binary modes (with `b`), `string`
+ * for text modes, either when the mode is not a literal.
+ */
+export type DataOf<M extends string> = string extends M ? string | Uint8Array
+  : M extends `${string}b${string}` ? Uint8Array
+  : string;
+
+/** Options for {@linkcode AIOFile}. */
+export interface AIOFileOptions {
+  /** The text encoding of text modes. Default `"utf-8"`; writing supports `"utf-8"` and `"utf-16le"`. */
+  encoding?: string;
+  /** The context whose backends serve the file. Default: {@linkcode defaultContext}. */
+  context?: Context;
+  /** Open with `O_DIRECT` (Linux), bypassing the page cache. */
+  direct?: boolean;
+}
+
+/** The first buffer `read(-1)` allocates for a file whose reported size is 0. */
+const UNKNOWN_SIZE_CHUNK = 65536;
+
+type State = "new" | "opening" | "open" | "closing" | "closed";
+
+function toFlags(mode: FileMode, direct: boolean): OpenFlags {
+  return {
+    read: mode.readable,
+    write: mode.writable,
+    append: mode.appending,
+    create: mode.truncating || mode.appending,
+    createNew: mode.created,
+    truncate: mode.truncating,
+    direct,
+  };
+}
+
+function pathOf(file: string | URL): string {
+  if (typeof file === "string") {
+    if (file === "") throw new TypeError("path must not be empty");
+    return file;
+  }
+  if (file instanceof URL) {
+    if (file.protocol !== "file:") {
+      throw new TypeError(`path must be a file: URL, got ${file.href}`);
+    }
+    return decodeURIComponent(file.pathname);
+  }
+  throw new TypeError(
+    `path must be a string or a file: URL, got ${describeValue(file)}`,
+  );
+}
+
+/**
+ * A file for positional asynchronous I/O. There is no file pointer: every read
+ * and write names its offset, so any number of them may be in flight on one file
+ * at once, each behaving as `pread(2)`/`pwrite(2)` would.
+ *
+ * The type parameter is the mode literal: `AIOFile<"rb">` reads and writes
+ * `Uint8Array`, `AIOFile<"r">` reads and writes `string`.
+ *
+ * @example Write at offsets concurrently, then read back
+ * ```ts
+ * import { AIOFile } from "./mod.ts";
+ *
+ * const path = await Deno.makeTempFile();
+ * await using afp = await AIOFile.open(path, "w+");
+ * const line = "Hello world\n";
+ * await Promise.all(
+ *   Array.from({ length: 10 }, (_, i) => afp.write(line, i * line.length)),
+ * );
+ * await afp.fsync();
+ * console.log((await afp.read(line.length * 10)) === line.repeat(10)); // true
+ * ```
+ *
+ * @example Without `await using`
+ * ```ts
+ * import { AIOFile } from "./mod.ts";
+ *
+ * const afp = new AIOFile(await Deno.makeTempFile(), "w+b");
+ * await afp.open();
+ * await afp.write(new Uint8Array([1, 2, 3]), 0);
+ * console.log(await afp.read(2, 1)); // Uint8Array(2) [ 2, 3 ]
+ * await afp.close();
+ * ```
+ */
+export class AIOFile<M extends string = "r"> implements AsyncDisposable {
+  /** The path (or `<Deno.FsFile>` for a file handle passed in). */
+  readonly name: string;
+  /** The parsed mode. */
+  readonly mode: FileMode;
+  /** The text encoding (canonical name); `"utf-8"` in binary modes too. */
+  readonly encoding: string;
+  readonly #codec: TextCodec | undefined;
+  readonly #context: Context | undefined;
+  readonly #target: OpenTarget;
+  #state: State = "new";
+  #opening: Promise<this> | undefined;
+  #closing: Promise<void> | undefined;
+  #file: BackendFile | undefined;
+  #owner: Context | undefined;
+  #backend: BackendName | undefined;
+  #active = 0;
+  #idle: (() => void) | undefined;
+  #writes = 0;
+  #syncedWrites = 0;
+
+  /**
+   * Describes a file; {@linkcode open} opens it.
+   *
+   * @param file A path, a `file:` URL, or an open `Deno.FsFile` (served by the
+   * `deno` backend and never closed by this object).
+   * @param mode A Python-style mode: `r`, `w`, `a` or `x`, optionally `+` and `b`.
+   * @throws {TypeError} for an invalid mode, path or encoding.
+   */
+  constructor(
+    file: string | URL | Deno.FsFile,
+    mode: M = "r" as M,
+    options: AIOFileOptions = {},
+  ) {
+    this.mode = parseMode(mode);
+    const { encoding = "utf-8", context, direct = false } = options;
+    if (typeof direct !== "boolean") {
+      throw new TypeError(
+        `direct must be a boolean, got ${describeValue(direct)}`,
+      );
+    }
+    const codec = textCodec(encoding, this.mode.writable);
+    this.#codec = this.mode.binary ? undefined : codec;
+    this.encoding = codec.encoding;
+    this.#context = context;
+    const flags = toFlags(this.mode, direct);
+    if (file instanceof Deno.FsFile) {
+      this.name = "<Deno.FsFile>";
+      this.#target = { kind: "fsfile", file, name: this.name, flags };
+    } else {
+      this.name = pathOf(file);
+      this.#target = { kind: "path", path: this.name, flags };
+    }
+  }
+
+  /**
+   * Makes and opens a file in one step.
+   *
+   * @example
+   * ```ts
+   * import { AIOFile } from "./mod.ts";
+   * await using afp = await AIOFile.open(await Deno.makeTempFile(), "r+b");
+   * console.log(afp.backend);
+   * ```
+   */
+  static open<M extends string = "r">(
+    file: string | URL | Deno.FsFile,
+    mode?: M,
+    options?: AIOFileOptions,
+  ): Promise<AIOFile<M>> {
+    try {
+      return new AIOFile<M>(file, mode, options).open();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** True before {@linkcode open} has finished, and after {@linkcode close}. */
+  get closed(): boolean {
+    return this.#state !== "open";
+  }
+
+  /** The backend serving this file (`"uring"`, `"linux"`, `"thread"`, `"deno"`), once open. */
+  get backend(): BackendName | undefined {
+    return this.#backend;
+  }
+
+  /**
+   * Opens the file. Calling it again while open or opening returns the same
+   * promise; after {@linkcode close} it rejects with `Deno.errors.BadResource`.
+   */
+  open(): Promise<this> {
+    if (this.#state === "closing" || this.#state === "closed") {
+      return Promise.reject(notOpen(this.name, "closed"));
+    }
+    this.#opening ??= this.#open();
+    return this.#opening;
+  }
+
+  async #open(): Promise<this> {
+    this.#state = "opening";
+    try {
+      const context = this.#context ?? defaultContext();
+      const { backend, file } = await openWith(context, this.#target);
+      this.#owner = context;
+      this.#file = file;
+      this.#backend = backend;
+      if (this.#state === "opening") this.#state = "open";
+      return this;
+    } catch (error) {
+      this.#state = "new";
+      this.#opening = undefined;
+      throw normalizeError(error, "open", this.name);
+    }
+  }
+
+  /**
+   * Reads `size` bytes at `offset`: exactly `size` unless the end of the file
+   * comes first; `size = -1` reads to the end (files whose reported size is 0,
+   * such as those in `/proc`, included). Text modes decode strictly: a range that
+   * cuts a character rejects with a `TypeError`.
+   */
+  read(size = -1, offset = 0): Promise<DataOf<M>> {
+    return this.#do("read", async (file) => {
+      const bytes = await this.#read(file, size, offset);
+      return (this.#codec === undefined
+        ? bytes
+        : this.#decode(bytes, offset)) as DataOf<M>;
+    }, () => {
+      checkSize("size", size);
+      checkNonNegative("offset", offset);
+      this.#requireReadable();
+    });
+  }
+
+  /** Like {@linkcode read}, always resolving to bytes, in text modes too. */
+  readBytes(size = -1, offset = 0): Promise<Uint8Array> {
+    return this.#do("read", (file) => this.#read(file, size, offset), () => {
+      checkSize("size", size);
+      checkNonNegative("offset", offset);
+      this.#requireReadable();
+    });
+  }
+
+  /**
+   * Writes `data` (a `string` in text modes, a `Uint8Array` in binary modes) at
+   * `offset`, looping until every byte is written; resolves to the number of bytes
+   * written. In append modes every write lands at the end of the file.
+   */
+  write(data: DataOf<M>, offset = 0): Promise<number> {
+    let bytes: Uint8Array;
+    return this.#do("write", (file) => this.#write(file, bytes, offset), () => {
+      if (this.#codec === undefined) {
+        bytes = asBytes("data", data).slice();
+      } else if (typeof data === "string") {
+        bytes = this.#codec.encode(data);
+      } else {
+        throw new TypeError(
+          `data must be a string in text mode "${this.mode.text}", got ${
+            describeValue(data)
+          }`,
+        );
+      }
+      checkNonNegative("offset", offset);
+      this.#requireWritable();
+    });
+  }
+
+  /** Like {@linkcode write}, taking bytes in any mode. */
+  writeBytes(bytes: Uint8Array, offset = 0): Promise<number> {
+    let copy: Uint8Array;
+    return this.#do("write", (file) => this.#write(file, copy, offset), () => {
+      copy = asBytes("bytes", bytes).slice();
+      checkNonNegative("offset", offset);
+      this.#requireWritable();
+    });
+  }
+
+  /** Flushes data and metadata to the device (`fsync(2)`). */
+  fsync(): Promise<void> {
+    return this.#sync("fsync", (file) => file.fsync());
+  }
+
+  /** Flushes data, and the metadata needed to read it, to the device (`fdatasync(2)`). */
+  fdsync(): Promise<void> {
+    return this.#sync("fdatasync", (file) => file.fdatasync());
+  }
+
+  /** Sets the file's length (`ftruncate(2)`); default 0. */
+  truncate(length = 0): Promise<void> {
+    return this.#do("ftruncate", async (file) => {
+      await this.#request(() => file.truncate(length));
+      this.#writes++;
+    }, () => {
+      checkNonNegative("length", length);
+      this.#requireWritable();
+    });
+  }
+
+  /** The file's current size in bytes. */
+  size(): Promise<number> {
+    return this.#do("fstat", (file) => this.#request(() => file.size()));
+  }
+
+  /**
+   * Closes the file: waits for its requests in flight, makes written data durable
+   * (`fsync`, only if something was written since the last sync, and not for
+   * special files that cannot be synced), then releases
+   * the descriptor. Idempotent. If the sync fails, the descriptor is released all
+   * the same and `close()` rejects with the sync's error.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** Closes the file: `await using afp = await AIOFile.open(...)`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    if (this.#opening !== undefined) await this.#opening.catch(() => {});
+    const file = this.#file;
+    this.#state = "closing";
+    if (file === undefined) {
+      this.#state = "closed";
+      return;
+    }
+    if (this.#active > 0) {
+      await new Promise<void>((resolve) => this.#idle = resolve);
+    }
+    let failure: unknown;
+    if (this.#writes !== this.#syncedWrites) {
+      try {
+        await this.#request(() => file.fsync());
+      } catch (error) {
+        // EINVAL: a special file (a pipe, a character device) that cannot be synced.
+        if ((error as { code?: string }).code !== "EINVAL") {
+          failure = normalizeError(error, "fsync", this.name);
+        }
+      }
+    }
+    try {
+      await file.close();
+    } catch (error) {
+      failure ??= normalizeError(error, "close", this.name);
+    }
+    this.#file = undefined;
+    this.#state = "closed";
+    if (failure !== undefined) throw failure;
+  }
+
+  #requireReadable(): void {
+    if (!this.mode.readable) {
+      throw new Deno.errors.BadResource(
+        `File '${this.name}' is not open for reading (mode "${this.mode.text}")`,
+      );
+    }
+  }
+
+  #requireWritable(): void {
+    if (!this.mode.writable) {
+      throw new Deno.errors.BadResource(
+        `File '${this.name}' is not open for writing (mode "${this.mode.text}")`,
+      );
+    }
+  }
+
+  /**
+   * Runs one operation: checks the arguments and the state (both reject, never
+   * throw), counts it as in flight for `close()`, and brings errors to the
+   * library's form.
+   */
+  async #do<T>(
+    syscall: string,
+    operation: (file: BackendFile) => Promise<T>,
+    check?: () => void,
+  ): Promise<T> {
+    check?.();
+    const file = this.#file;
+    if (this.#state !== "open" || file === undefined) {
+      throw notOpen(
+        this.name,
+        this.#state === "new" || this.#state === "opening"
+          ? "not opened"
+          : "closed",
+      );
+    }
+    this.#active++;
+    try {
+      return await operation(file);
+    } catch (error) {
+      throw normalizeError(error, syscall, this.name);
+    } finally {
+      if (--this.#active === 0 && this.#idle !== undefined) {
+        this.#idle();
+        this.#idle = undefined;
+      }
+    }
+  }
+
+  #request<T>(request: () => Promise<T>): Promise<T> {
+    return requestWith(this.#owner!, request);
+  }
+
+  #sync(
+    syscall: string,
+    sync: (file: BackendFile) => Promise<void>,
+  ): Promise<void> {
+    return this.#do(syscall, async (file) => {
+      const writes = this.#writes;
+      await this.#request(() => sync(file));
+      this.#syncedWrites = Math.max(this.#syncedWrites, writes);
+    });
+  }
+
+  async #read(
+    file: BackendFile,
+    size: number,
+    offset: number,
+  ): Promise<Uint8Array> {
+    if (size === -1) return this.#readToEnd(file, offset);
+    const buffer = new Uint8Array(size);
+    const got = await this.#fill(file, buffer, 0, offset);
+    return got === size ? buffer : buffer.slice(0, got);
+  }
+
+  /** Reads into `buffer` from `start` until it is full or the file ends; resolves to the bytes held. */
+  async #fill(
+    file: BackendFile,
+    buffer: Uint8Array,
+    start: number,
+    offset: number,
+  ): Promise<number> {
+    let got = start;
+    while (got < buffer.length) {
+      const into = buffer.subarray(got);
+      const n = await this.#request(() =>
+        file.read(into, offset + got - start)
+      );
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
+  }
+
+  async #readToEnd(file: BackendFile, offset: number): Promise<Uint8Array> {
+    const reported = await this.#request(() => file.size());
+    let buffer = new Uint8Array(
+      reported > offset ? reported - offset + 1 : UNKNOWN_SIZE_CHUNK,
+    );
+    let got = 0;
+    for (;;) {
+      const before = got;
+      got = await this.#fill(file, buffer, got, offset + got);
+      if (got < buffer.length) break; // a read returned 0: end of file
+      if (got === before) break;
+      const bigger = new Uint8Array(buffer.length * 2);
+      bigger.set(buffer);
+      buffer = bigger;
+    }
+    return buffer.slice(0, got);
+  }
+
+  async #write(
+    file: BackendFile,
+    bytes: Uint8Array,
+    offset: number,
+  ): Promise<number> {
+    let done = 0;
+    while (done < bytes.length) {
+      const rest = bytes.subarray(done);
+      const n = await this.#request(() => file.write(rest, offset + done));
+      if (n <= 0) throw new AIOError("EIO", 5, "write", this.name);
+      this.#writes++;
+      done += n;
+    }
+    return done;
+  }
+
+  #decode(bytes: Uint8Array, offset: number): string {
+    try {
+      return this.#codec!.decode(bytes);
+    } catch {
+      throw new TypeError(
+        `Bytes ${offset} to ${
+          offset + bytes.length
+        } of '${this.name}' are not valid ${this.encoding}: the range may cut a character`,
+      );
+    }
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * Contexts: which backends serve files, and how many requests may be in flight.
+ *
+ * @module
+ */
+
+import type {
+  Backend,
+  BackendFile,
+  BackendName,
+  BackendProvider,
+  OpenTarget,
+} from "../impl/backend.ts";
+import { CannotServe } from "../impl/backend.ts";
+import { isBackendName, providerChain } from "../impl/select.ts";
+import { requireAccess } from "./permissions.ts";
+import { Semaphore } from "./semaphore.ts";
+import { checkPositive } from "./validate.ts";
+
+/** Options for {@linkcode createContext}. */
+export interface ContextOptions {
+  /**
+   * The backend to use first: `"uring"`, `"linux"`, `"thread"` or `"deno"`. Files
+   * it cannot serve (special files, for example) go to the next one. By default,
+   * the best backend available. `AIOFILE_IMPL` does not affect an explicit context.
+   */
+  backend?: BackendName;
+  /**
+   * The most requests in flight at once; more wait their turn (backpressure),
+   * they never fail. Default {@linkcode DEFAULT_MAX_REQUESTS}.
+   */
+  maxRequests?: number;
+}
+
+/** The default bound on requests in flight per context. */
+export const DEFAULT_MAX_REQUESTS = 128;
+
+/** An open file of a context, as `AIOFile` sees it. */
+export interface OpenedFile {
+  /** The backend serving the file. */
+  readonly backend: BackendName;
+  /** The backend's file. */
+  readonly file: BackendFile;
+}
+
+let openThrough: (context: Context, target: OpenTarget) => Promise<OpenedFile>;
+let requestThrough: <T>(
+  context: Context,
+  request: () => Promise<T>,
+) => Promise<T>;
+
+/**
+ * A set of backends with a bound on requests in flight. Files opened with a
+ * context send every request through it; {@linkcode Context.close} waits for them.
+ *
+ * @example Use an explicit context for a group of files
+ * ```ts
+ * import { AIOFile, createContext } from "./mod.ts";
+ *
+ * await using context = createContext({ backend: "deno", maxRequests: 8 });
+ * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+", { context });
+ * await afp.write("hello");
+ * console.log(afp.backend); // "deno"
+ * ```
+ */
+export class Context implements AsyncDisposable {
+  /** The most requests in flight at once. */
+  readonly maxRequests: number;
+  readonly #chain: readonly BackendProvider[];
+  readonly #backends = new Map<BackendName, Backend>();
+  readonly #requests: Semaphore;
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+
+  static {
+    openThrough = (context, target) => context.#open(target);
+    requestThrough = (context, request) => context.#request(request);
+  }
+
+  /**
+   * Makes a context; the same as {@linkcode createContext}.
+   *
+   * @throws {Deno.errors.NotSupported} when the backend asked for is unavailable
+   * here (the message says why).
+   * @throws {TypeError} for an unknown backend name.
+   * @throws {RangeError} for a `maxRequests` below 1.
+   */
+  constructor(options: ContextOptions = {}) {
+    const { backend, maxRequests = DEFAULT_MAX_REQUESTS } = options;
+    if (backend !== undefined && !isBackendName(backend)) {
+      throw new TypeError(
+        `Unknown backend ${
+          JSON.stringify(backend)
+        }: use one of "uring", "linux", "thread", "deno"`,
+      );
+    }
+    this.maxRequests = checkPositive("maxRequests", maxRequests);
+    this.#requests = new Semaphore(this.maxRequests);
+    this.#chain = providerChain(backend);
+  }
+
+  /** The backend this context tries first. */
+  get backend(): BackendName {
+    return this.#chain[0].name;
+  }
+
+  /** Every backend this context may use, in the order it tries them. */
+  get backends(): readonly BackendName[] {
+    return this.#chain.map((p) => p.name);
+  }
+
+  /** Requests running or waiting for a turn. */
+  get pending(): number {
+    return this.#inFlight;
+  }
+
+  /** Whether {@linkcode close} has been called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Stops taking requests, waits for those in flight, then releases the
+   * backends. Idempotent. Files opened through this context reject further
+   * requests with `Deno.errors.BadResource`.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#drain().then(async () => {
+      for (const backend of this.#backends.values()) await backend.close();
+      this.#backends.clear();
+    });
+    return this.#closing;
+  }
+
+  /** Closes the context: `await using context = createContext()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #drain(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained = resolve);
+  }
+
+  #request<T>(request: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(
+        new Deno.errors.BadResource("The context is closed"),
+      );
+    }
+    this.#inFlight++;
+    return this.#requests.run(request).finally(() => {
+      if (--this.#inFlight === 0 && this.#drained !== undefined) {
+        this.#drained();
+        this.#drained = undefined;
+      }
+    });
+  }
+
+  #backendFor(provider: BackendProvider): Backend {
+    let backend = this.#backends.get(provider.name);
+    if (backend === undefined) {
+      backend = provider.create();
+      this.#backends.set(provider.name, backend);
+    }
+    return backend;
+  }
+
+  async #open(target: OpenTarget): Promise<OpenedFile> {
+    if (target.kind === "path") requireAccess(target.path, target.flags);
+    const refusals: string[] = [];
+    for (const provider of this.#chain) {
+      try {
+        const file = await this.#request(() =>
+          this.#backendFor(provider).open(target)
+        );
+        return { backend: provider.name, file };
+      } catch (error) {
+        if (!(error instanceof CannotServe)) throw error;
+        refusals.push(`${provider.name}: ${error.message}`);
+      }
+    }
+    const name = target.kind === "path" ? target.path : target.name;
+    throw new Deno.errors.NotSupported(
+      `No backend of this context can serve '${name}' (${refusals.join("; ")})`,
+    );
+  }
+}
+
+/**
+ * Makes a context with its own backends and bound on requests in flight.
+ *
+ * @example Force the thread backend for special files
+ * ```ts ignore
+ * import { asyncOpen, createContext } from "./mod.ts";
+ *
+ * await using context = createContext({ backend: "thread" });
+ * ```
+ *
+ * @example Bound the requests in flight
+ * ```ts
+ * import { createContext } from "./mod.ts";
+ *
+ * const context = createContext({ maxRequests: 4 });
+ * console.log(context.backend);
+ * await context.close();
+ * ```
+ */
+export function createContext(options: ContextOptions = {}): Context {
+  return new Context(options);
+}
+
+let shared: Context | undefined;
+
+/**
+ * The context shared by every file opened without one. It is made on first use:
+ * the best backend available, or the one named by the `AIOFILE_IMPL` environment
+ * variable (read only when env permission is already granted). It never keeps the
+ * process alive once no request is in flight.
+ *
+ * @throws {TypeError} when `AIOFILE_IMPL` names no backend.
+ * @throws {Deno.errors.NotSupported} when it names one that is unavailable here.
+ * @example
+ * ```ts
+ * import { defaultContext } from "./mod.ts";
+ * console.log(`files go to the ${defaultContext().backend} backend`);
+ * ```
+ */
+export function defaultContext(): Context {
+  if (shared === undefined || shared.closed) {
+    shared = new Context({ backend: forcedBackend() });
+  }
+  return shared;
+}
+
+function forcedBackend(): BackendName | undefined {
+  const permission = Deno.permissions.querySync({
+    name: "env",
+    variable: "AIOFILE_IMPL",
+  });
+  if (permission.state !== "granted") return undefined;
+  const value = Deno.env.get("AIOFILE_IMPL");
+  if (value === undefined || value === "") return undefined;
+  if (!isBackendName(value)) {
+    throw new TypeError(
+      `AIOFILE_IMPL=${
+        JSON.stringify(value)
+      } names no backend: use one of "uring", "linux", "thread", "deno"`,
+    );
+  }
+  return value;
+}
+
+/** Opens a file through a context (for `AIOFile`). */
+export function openWith(
+  context: Context,
+  target: OpenTarget,
+): Promise<OpenedFile> {
+  return openThrough(context, target);
+}
+
+/** Runs one request through a context's bound on requests in flight (for `AIOFile`). */
+export function requestWith<T>(
+  context: Context,
+  request: () => Promise<T>,
+): Promise<T> {
+  return requestThrough(context, request);
+}

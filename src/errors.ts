@@ -1,0 +1,183 @@
+/**
+ * Errors raised by the library, and the one mapping from operating-system error
+ * codes to error classes that every backend shares.
+ *
+ * @module
+ */
+
+/**
+ * An operating-system error that has no matching `Deno.errors` class, such as
+ * `ENOSPC` when a disk is full.
+ *
+ * @example
+ * ```ts
+ * import { AIOError } from "../mod.ts";
+ * const err = new AIOError("ENOSPC", 28, "write", "/dev/full");
+ * console.log(err.code, err.message); // ENOSPC No space left on device (os error 28): write '/dev/full'
+ * ```
+ */
+export class AIOError extends Error {
+  /** The symbolic error code, for example `"ENOSPC"`. */
+  readonly code: string;
+  /** The numeric error code (Linux numbering). */
+  readonly errno: number;
+  /** The operation that failed, for example `"write"`. */
+  readonly syscall: string;
+  /** The file the operation was about, when known. */
+  readonly path: string | undefined;
+
+  /**
+   * Makes an error from its code.
+   *
+   * @param code The symbolic code, for example `"ENOSPC"`.
+   * @param errno The numeric code.
+   * @param syscall The operation that failed.
+   * @param path The file concerned.
+   */
+  constructor(code: string, errno: number, syscall: string, path?: string) {
+    super(describe(code, errno, syscall, path));
+    this.name = "AIOError";
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+    this.path = path;
+  }
+}
+
+/** Linux errno numbers by name (the first 34 are the same on every POSIX system). */
+const ERRNO: Record<string, number> = {
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  EIO: 5,
+  ENXIO: 6,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  EXDEV: 18,
+  ENODEV: 19,
+  ENOTDIR: 20,
+  EISDIR: 21,
+  EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
+  ETXTBSY: 26,
+  EFBIG: 27,
+  ENOSPC: 28,
+  ESPIPE: 29,
+  EROFS: 30,
+  EPIPE: 32,
+  ENAMETOOLONG: 36,
+  ENOSYS: 38,
+  ELOOP: 40,
+  EOVERFLOW: 75,
+  EOPNOTSUPP: 95,
+  EDQUOT: 122,
+  ECANCELED: 125,
+};
+
+const NAMES = new Map(Object.entries(ERRNO).map(([name, n]) => [n, name]));
+
+const STRERROR: Record<string, string> = {
+  EPERM: "Operation not permitted",
+  ENOENT: "No such file or directory",
+  EIO: "Input/output error",
+  EBADF: "Bad file descriptor",
+  EAGAIN: "Resource temporarily unavailable",
+  EACCES: "Permission denied",
+  EEXIST: "File exists",
+  ENOTDIR: "Not a directory",
+  EISDIR: "Is a directory",
+  EINVAL: "Invalid argument",
+  EFBIG: "File too large",
+  ENOSPC: "No space left on device",
+  ESPIPE: "Illegal seek",
+  EROFS: "Read-only file system",
+  ENOSYS: "Function not implemented",
+  EDQUOT: "Disk quota exceeded",
+};
+
+type ErrorClass = new (message: string) => Error;
+
+/** The `Deno.errors` class for each code that has one; the rest become `AIOError`. */
+const CLASSES: Record<string, ErrorClass> = {
+  ENOENT: Deno.errors.NotFound,
+  EEXIST: Deno.errors.AlreadyExists,
+  EACCES: Deno.errors.PermissionDenied,
+  EPERM: Deno.errors.PermissionDenied,
+  EISDIR: Deno.errors.IsADirectory,
+  ENOTDIR: Deno.errors.NotADirectory,
+  EBADF: Deno.errors.BadResource,
+  EBUSY: Deno.errors.Busy,
+  EINTR: Deno.errors.Interrupted,
+  EPIPE: Deno.errors.BrokenPipe,
+  ELOOP: Deno.errors.FilesystemLoop,
+};
+
+function describe(
+  code: string,
+  errno: number,
+  syscall: string,
+  path?: string,
+): string {
+  const what = STRERROR[code] ?? code;
+  const where = path === undefined ? syscall : `${syscall} '${path}'`;
+  return `${what} (os error ${errno}): ${where}`;
+}
+
+/**
+ * Makes the error for an operating-system failure, given its errno: a
+ * `Deno.errors` class where one matches, otherwise an {@linkcode AIOError}.
+ * Every error carries `code`, `errno` and `syscall`.
+ */
+export function errorFromErrno(
+  errno: number,
+  syscall: string,
+  path?: string,
+): Error {
+  return errorFromCode(NAMES.get(errno) ?? `E${errno}`, syscall, path, errno);
+}
+
+/** Like {@linkcode errorFromErrno}, from the symbolic code (`"ENOSPC"`). */
+export function errorFromCode(
+  code: string,
+  syscall: string,
+  path?: string,
+  errno = ERRNO[code] ?? 0,
+): Error {
+  const Class = CLASSES[code];
+  if (Class === undefined) return new AIOError(code, errno, syscall, path);
+  const error = new Class(describe(code, errno, syscall, path));
+  Object.assign(error, { code, errno, syscall, path });
+  return error;
+}
+
+/**
+ * Brings an error thrown by a Deno or `node:fs` API to the library's form, so that
+ * the same mistake gives the same error class whatever backend served the file.
+ * Errors without an OS code (permission errors, argument errors) pass through.
+ */
+export function normalizeError(
+  error: unknown,
+  syscall: string,
+  path?: string,
+): unknown {
+  if (!(error instanceof Error) || error instanceof AIOError) return error;
+  if (error instanceof Deno.errors.NotCapable) return error;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !code.startsWith("E")) return error;
+  return errorFromCode(code, syscall, path);
+}
+
+/** The error for an operation on a file that is not open. */
+export function notOpen(path: string, state: "closed" | "not opened"): Error {
+  return new Deno.errors.BadResource(
+    state === "closed"
+      ? `File '${path}' is closed`
+      : `File '${path}' is not open yet: call open() first`,
+  );
+}

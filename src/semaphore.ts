@@ -1,0 +1,48 @@
+/**
+ * A counting semaphore with FIFO fairness, used for backpressure.
+ *
+ * @module
+ */
+
+/** Lets at most `limit` tasks run at once; the others wait their turn in order. */
+export class Semaphore {
+  readonly limit: number;
+  #active = 0;
+  readonly #queue: (() => void)[] = [];
+
+  /** @param limit How many tasks may run at once. */
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Tasks running now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Tasks waiting for a turn. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /** Runs `task` when a turn is free. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active < this.limit) {
+      this.#active++;
+      return this.#start(task);
+    }
+    return new Promise<void>((resolve) => this.#queue.push(resolve)).then(() =>
+      this.#start(task)
+    );
+  }
+
+  async #start<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } finally {
+      const next = this.#queue.shift();
+      if (next !== undefined) next(); // the turn passes on; #active stays
+      else this.#active--;
+    }
+  }
+}

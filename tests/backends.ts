@@ -1,0 +1,59 @@
+/**
+ * Runs a test once per backend. A backend unavailable here is still listed, as an
+ * ignored test whose name says why. After each test, no nonblocking FFI call may
+ * be left on Deno's thread pool.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { type BackendName, type Context, createContext } from "../mod.ts";
+import { BACKEND_NAMES } from "../impl/backend.ts";
+import { unavailableReason } from "../impl/select.ts";
+import { pendingForeignCalls } from "../impl/pending.ts";
+
+/** A temporary directory for one test, removed afterwards. */
+export async function withTempDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "aiofile-test-" });
+  try {
+    return await use(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Options of {@linkcode backendTest}. */
+export interface BackendTestOptions {
+  /** Only these backends (for behaviour that applies to some of them). */
+  only?: readonly BackendName[];
+}
+
+/**
+ * Registers `fn` as one test per backend, each with a fresh context for that
+ * backend and a fresh temporary directory.
+ */
+export function backendTest(
+  name: string,
+  fn: (context: Context, dir: string, backend: BackendName) => Promise<void>,
+  options: BackendTestOptions = {},
+): void {
+  for (const backend of BACKEND_NAMES) {
+    if (options.only !== undefined && !options.only.includes(backend)) continue;
+    const reason = unavailableReason(backend);
+    Deno.test({
+      name: reason === undefined
+        ? `[${backend}] ${name}`
+        : `[${backend}] ${name} (skipped: ${reason})`,
+      ignore: reason !== undefined,
+      async fn() {
+        const context = createContext({ backend });
+        try {
+          await withTempDir((dir) => fn(context, dir, backend));
+        } finally {
+          await context.close();
+        }
+        assert.equal(pendingForeignCalls(), 0, "an FFI call is still pending");
+      },
+    });
+  }
+}
