@@ -8,7 +8,7 @@
  *
  * @example Positional I/O with `AIOFile`
  * ```ts
- * import { AIOFile } from "./mod.ts";
+ * import { AIOFile } from "@aiofile/aiofile";
  *
  * const path = await Deno.makeTempFile();
  * await using afp = await AIOFile.open(path, "w+");
@@ -20,7 +20,7 @@
  *
  * @example Choosing a backend
  * ```ts
- * import { AIOFile, createContext } from "./mod.ts";
+ * import { AIOFile, createContext } from "@aiofile/aiofile";
  *
  * await using context = createContext({ backend: "deno", maxRequests: 16 });
  * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+b", { context });

@@ -6,11 +6,16 @@
  * @module
  */
 
-/** The names of the backends, best first. */
-export const BACKEND_NAMES = ["uring", "linux", "thread", "deno"] as const;
-
 /** The name of a backend. */
-export type BackendName = typeof BACKEND_NAMES[number];
+export type BackendName = "uring" | "linux" | "thread" | "deno";
+
+/** The names of the backends, best first. */
+export const BACKEND_NAMES: readonly BackendName[] = [
+  "uring",
+  "linux",
+  "thread",
+  "deno",
+];
 
 /** How to open a file, derived from its mode. */
 export interface OpenFlags {

@@ -87,7 +87,7 @@ function pathOf(file: string | URL): string {
  *
  * @example Write at offsets concurrently, then read back
  * ```ts
- * import { AIOFile } from "./mod.ts";
+ * import { AIOFile } from "@aiofile/aiofile";
  *
  * const path = await Deno.makeTempFile();
  * await using afp = await AIOFile.open(path, "w+");
@@ -101,7 +101,7 @@ function pathOf(file: string | URL): string {
  *
  * @example Without `await using`
  * ```ts
- * import { AIOFile } from "./mod.ts";
+ * import { AIOFile } from "@aiofile/aiofile";
  *
  * const afp = new AIOFile(await Deno.makeTempFile(), "w+b");
  * await afp.open();
@@ -170,7 +170,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { AIOFile } from "./mod.ts";
+   * import { AIOFile } from "@aiofile/aiofile";
    * await using afp = await AIOFile.open(await Deno.makeTempFile(), "r+b");
    * console.log(afp.backend);
    * ```

@@ -55,7 +55,7 @@ let requestThrough: <T>(
  *
  * @example Use an explicit context for a group of files
  * ```ts
- * import { AIOFile, createContext } from "./mod.ts";
+ * import { AIOFile, createContext } from "@aiofile/aiofile";
  *
  * await using context = createContext({ backend: "deno", maxRequests: 8 });
  * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+", { context });
@@ -191,16 +191,18 @@ export class Context implements AsyncDisposable {
 /**
  * Makes a context with its own backends and bound on requests in flight.
  *
- * @example Force the thread backend for special files
- * ```ts ignore
- * import { asyncOpen, createContext } from "./mod.ts";
+ * @example Serve a group of files with a backend of your choice
+ * ```ts
+ * import { AIOFile, createContext } from "@aiofile/aiofile";
  *
- * await using context = createContext({ backend: "thread" });
+ * await using context = createContext({ backend: "deno" });
+ * await using afp = await AIOFile.open("/proc/cpuinfo", "r", { context });
+ * console.log((await afp.read()).length > 0); // true
  * ```
  *
  * @example Bound the requests in flight
  * ```ts
- * import { createContext } from "./mod.ts";
+ * import { createContext } from "@aiofile/aiofile";
  *
  * const context = createContext({ maxRequests: 4 });
  * console.log(context.backend);
@@ -223,7 +225,7 @@ let shared: Context | undefined;
  * @throws {Deno.errors.NotSupported} when it names one that is unavailable here.
  * @example
  * ```ts
- * import { defaultContext } from "./mod.ts";
+ * import { defaultContext } from "@aiofile/aiofile";
  * console.log(`files go to the ${defaultContext().backend} backend`);
  * ```
  */

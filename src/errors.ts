@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { AIOError } from "../mod.ts";
+ * import { AIOError } from "@aiofile/aiofile";
  * const err = new AIOError("ENOSPC", 28, "write", "/dev/full");
  * console.log(err.code, err.message); // ENOSPC No space left on device (os error 28): write '/dev/full'
  * ```

@@ -33,7 +33,7 @@ const KINDS = "rwax";
  * @throws {TypeError} when the mode is not valid.
  * @example
  * ```ts
- * import { parseMode } from "./mode.ts";
+ * import { parseMode } from "@aiofile/aiofile";
  * parseMode("r+b").writable; // true
  * ```
  */

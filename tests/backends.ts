@@ -13,7 +13,9 @@ import { unavailableReason } from "../impl/select.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
 
 /** A temporary directory for one test, removed afterwards. */
-export async function withTempDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
+export async function withTempDir<T>(
+  use: (dir: string) => Promise<T>,
+): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "aiofile-test-" });
   try {
     return await use(dir);
