@@ -1,0 +1,400 @@
+/**
+ * Subprocess tests: permissions, sandboxing, `AIOFILE_IMPL` and process exit.
+ * Each test runs a fixture from `tests/fixtures/` in a fresh `deno run` with
+ * explicit flags, `--no-prompt`, no standard input and no inherited
+ * `AIOFILE_IMPL`, and checks its exit code and output.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { BACKEND_NAMES, type BackendName } from "../impl/backend.ts";
+import { availableBackends, unavailableReason } from "../impl/select.ts";
+import { libcPaths } from "../ffi/libc.ts";
+import { withTempDir } from "./backends.ts";
+
+/** A hang is the failure these guards catch; no test asserts timings otherwise. */
+const TIMEOUT_MS = 20_000;
+
+const VALID_NAMES = ["uring", "linux", "thread", "deno"];
+
+interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+}
+
+interface RunOptions {
+  /** Arguments after the fixture's path. */
+  args?: readonly string[];
+  /** `AIOFILE_IMPL` for the child; unset when absent. */
+  impl?: string;
+}
+
+function fixture(name: string): string {
+  return decodeURIComponent(
+    new URL(`./fixtures/${name}`, import.meta.url).pathname,
+  );
+}
+
+/** Runs a fixture with exactly `flags` (plus `--no-prompt`), stdin closed. */
+async function run(
+  name: string,
+  flags: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const env = Deno.env.toObject();
+  delete env.AIOFILE_IMPL;
+  env.NO_COLOR = "1";
+  if (options.impl !== undefined) env.AIOFILE_IMPL = options.impl;
+  const signal = AbortSignal.timeout(TIMEOUT_MS);
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-config",
+      "--no-prompt",
+      ...flags,
+      fixture(name),
+      ...(options.args ?? []),
+    ],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal,
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+    timedOut: signal.aborted,
+  };
+}
+
+function show(result: RunResult): string {
+  return `exit ${result.code}${result.timedOut ? " (timed out)" : ""}\n` +
+    `--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
+}
+
+/** Checks that the run finished by itself with exit code 0 and never prompted. */
+function assertSucceeded(result: RunResult): void {
+  assert.equal(result.timedOut, false, `the subprocess hung\n${show(result)}`);
+  assert.equal(result.code, 0, show(result));
+  assert.doesNotMatch(
+    result.stderr,
+    /requests? .* access|Granted|┏/,
+    show(result),
+  );
+}
+
+/** The JSON object printed on the last line of a successful run. */
+// deno-lint-ignore no-explicit-any
+function report(result: RunResult): any {
+  assertSucceeded(result);
+  const lines = result.stdout.trim().split("\n");
+  try {
+    return JSON.parse(lines[lines.length - 1]);
+  } catch {
+    assert.fail(`no JSON report\n${show(result)}`);
+  }
+}
+
+/** The backend the default context picks with every permission granted. */
+function bestBackend(): BackendName {
+  return availableBackends()[0];
+}
+
+Deno.test("importing mod.ts needs no permission and does nothing", async () => {
+  const [bare, effects] = await Promise.all([
+    run("import_only.ts", []),
+    run("import_effects.ts", ["--allow-all"]),
+  ]);
+  assertSucceeded(bare);
+  assert.equal(bare.stdout, "ok\n", show(bare));
+  assert.equal(bare.stderr, "", show(bare));
+
+  const { exports, before, after } = report(effects);
+  assert.equal(exports, true);
+  assert.deepEqual(after, before, "importing mod.ts opened a descriptor");
+});
+
+Deno.test("without --allow-ffi every file is served by the deno backend", async () => {
+  const result = await run("open_file.ts", ["--allow-read", "--allow-write"]);
+  const out = report(result);
+  assert.equal(out.ok, true, show(result));
+  assert.equal(out.roundTrip, true, show(result));
+  assert.equal(out.backend, "deno");
+  assert.equal(out.defaultBackend, "deno");
+});
+
+/** What a sandbox run must show for each case of `fixtures/sandbox.ts`. */
+type Expected = "served" | "refused" | "not found";
+
+const STRICT_SCOPE: Record<string, Expected> = {
+  insideNew: "served",
+  insideSelf: "served",
+  outsideRead: "refused",
+  outsideWrite: "refused",
+  outsideReadWrite: "refused",
+  outsideAppend: "refused",
+  outsideExclusive: "refused",
+  missingRead: "refused",
+  missingCreate: "refused",
+  traversalRead: "refused",
+  traversalWrite: "refused",
+  traversalAppend: "refused",
+};
+
+/** Read granted on the whole directory, write only inside. */
+const WRITE_SCOPE: Record<string, Expected> = {
+  ...STRICT_SCOPE,
+  outsideRead: "served",
+  traversalRead: "served",
+  missingRead: "not found",
+};
+
+const OUTSIDE_CONTENT = "outside the sandbox: must stay as it is\n";
+
+async function sandboxRun(
+  backend: BackendName,
+  readScope: "inside" | "all",
+  expected: Record<string, Expected>,
+): Promise<void> {
+  await withTempDir(async (dir) => {
+    const inside = `${dir}/inside`;
+    const outside = `${dir}/outside.txt`;
+    const missing = `${dir}/missing.txt`;
+    await Deno.mkdir(inside);
+    await Deno.writeTextFile(outside, OUTSIDE_CONTENT);
+    const result = await run("sandbox.ts", [
+      `--allow-read=${readScope === "inside" ? inside : dir}`,
+      `--allow-write=${inside}`,
+      "--allow-ffi",
+      "--allow-env=AIOFILE_IMPL",
+    ], { impl: backend, args: [inside, outside, missing] });
+    const out = report(result);
+    assert.deepEqual(Object.keys(out).sort(), Object.keys(expected).sort());
+    for (const [name, expectation] of Object.entries(expected)) {
+      const got = out[name];
+      const where = `${name} (read scope: ${readScope})\n${show(result)}`;
+      if (expectation === "served") {
+        assert.equal(got.ok, true, where);
+        assert.equal(got.backend, backend, where);
+      } else if (expectation === "not found") {
+        assert.equal(got.ok, false, where);
+        assert.equal(got.error, "NotFound", where);
+      } else {
+        assert.equal(got.ok, false, `opened outside the sandbox: ${where}`);
+        assert.equal(got.error, "NotCapable", where);
+        assert.equal(got.notCapable, true, where);
+      }
+    }
+    if (readScope === "all") {
+      assert.equal(out.outsideRead.data, OUTSIDE_CONTENT);
+    }
+    assert.equal(
+      await Deno.readTextFile(outside),
+      OUTSIDE_CONTENT,
+      "the file outside the sandbox was changed",
+    );
+    await assert.rejects(Deno.lstat(missing), Deno.errors.NotFound);
+    assert.equal(
+      await Deno.readTextFile(`${inside}/new.txt`),
+      "written by the sandbox fixture",
+    );
+  });
+}
+
+for (const backend of BACKEND_NAMES) {
+  const reason = unavailableReason(backend);
+  Deno.test({
+    name: `[${backend}] scoped --allow-read/--allow-write are never widened` +
+      (reason === undefined ? "" : ` (skipped: ${reason})`),
+    ignore: reason !== undefined,
+    async fn() {
+      await Promise.all([
+        sandboxRun(backend, "inside", STRICT_SCOPE),
+        sandboxRun(backend, "all", WRITE_SCOPE),
+      ]);
+    },
+  });
+}
+
+function libcPath(): string | undefined {
+  return libcPaths().find((path) => {
+    try {
+      return path.startsWith("/") && Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+{
+  const reason = unavailableReason("thread");
+  const path = reason === undefined ? libcPath() : undefined;
+  const skip = reason ??
+    (path === undefined ? "no libc path exists" : undefined);
+  Deno.test({
+    name: "[thread] --allow-ffi scoped to libc still serves files" +
+      (skip === undefined ? "" : ` (skipped: ${skip})`),
+    ignore: skip !== undefined,
+    async fn() {
+      const result = await run("open_file.ts", [
+        "--allow-read",
+        "--allow-write",
+        `--allow-ffi=${path}`,
+        "--allow-env=AIOFILE_IMPL",
+      ], { impl: "thread" });
+      const out = report(result);
+      assert.equal(out.ok, true, show(result));
+      assert.equal(out.roundTrip, true, show(result));
+      assert.equal(out.backend, "thread", show(result));
+    },
+  });
+}
+
+Deno.test("a process that leaves files open exits by itself", async (t) => {
+  for (const backend of ["thread", "deno"] as const) {
+    const reason = unavailableReason(backend);
+    await t.step({
+      name: `[${backend}]` +
+        (reason === undefined ? "" : ` (skipped: ${reason})`),
+      ignore: reason !== undefined,
+      async fn() {
+        await withTempDir(async (dir) => {
+          const result = await run("leave_open.ts", [
+            `--allow-read=${dir}`,
+            `--allow-write=${dir}`,
+            "--allow-ffi",
+            "--allow-env=AIOFILE_IMPL",
+          ], { impl: backend, args: [dir] });
+          const { backends } = report(result);
+          assert.equal(backends.length, 8, show(result));
+          assert.deepEqual(
+            backends.slice(0, 7),
+            Array(7).fill(backend),
+            show(result),
+          );
+          for (let i = 0; i < 6; i++) {
+            assert.equal(
+              await Deno.readTextFile(`${dir}/open-${i}.txt`),
+              `file ${i}\n`,
+            );
+          }
+        });
+      },
+    });
+  }
+});
+
+const FULL = ["--allow-read", "--allow-write", "--allow-ffi"];
+
+Deno.test("AIOFILE_IMPL with an unknown value is an error listing the valid names", async () => {
+  const result = await run(
+    "open_file.ts",
+    [...FULL, "--allow-env=AIOFILE_IMPL"],
+    { impl: "bogus" },
+  );
+  const out = report(result);
+  assert.equal(
+    out.ok,
+    false,
+    `AIOFILE_IMPL=bogus was accepted\n${show(result)}`,
+  );
+  assert.equal(out.sync, false, "AIOFile.open threw synchronously");
+  assert.match(out.message, /bogus/);
+  for (const name of VALID_NAMES) {
+    assert.ok(
+      out.message.includes(`"${name}"`) || out.message.includes(name),
+      `the message does not name ${name}: ${out.message}`,
+    );
+  }
+});
+
+Deno.test("AIOFILE_IMPL forces each available backend", async (t) => {
+  const steps = BACKEND_NAMES.map((backend) => {
+    const reason = unavailableReason(backend);
+    return { backend, reason };
+  });
+  // Run every subprocess at once, then report each as a step.
+  const results = await Promise.all(
+    steps.map(({ backend }) =>
+      run("open_file.ts", [...FULL, "--allow-env=AIOFILE_IMPL"], {
+        impl: backend,
+      })
+    ),
+  );
+  for (const [i, { backend, reason }] of steps.entries()) {
+    await t.step(
+      `[${backend}] ${reason === undefined ? "is forced" : "is refused"}`,
+      () => {
+        const result = results[i];
+        const out = report(result);
+        if (reason === undefined) {
+          assert.equal(out.ok, true, show(result));
+          assert.equal(out.backend, backend, show(result));
+          assert.equal(out.defaultBackend, backend, show(result));
+        } else {
+          assert.equal(
+            out.ok,
+            false,
+            `an unavailable backend served a file\n${show(result)}`,
+          );
+          assert.equal(out.sync, false, "AIOFile.open threw synchronously");
+          assert.equal(out.error, "NotSupported", show(result));
+          assert.equal(out.notSupported, true, show(result));
+          assert.ok(
+            out.message.includes(backend),
+            `the message does not name ${backend}: ${out.message}`,
+          );
+          assert.ok(
+            out.message.includes(reason),
+            `the message does not say why (${reason}): ${out.message}`,
+          );
+        }
+      },
+    );
+  }
+});
+
+Deno.test("without env permission AIOFILE_IMPL is ignored and nothing prompts", async () => {
+  const best = bestBackend();
+  const other = best === "deno" ? "thread" : "deno";
+  const runs = await Promise.all([
+    run("open_file.ts", FULL, { impl: "bogus" }),
+    run("open_file.ts", FULL, { impl: other }),
+    run("open_file.ts", [...FULL, "--allow-env=HOME"], { impl: other }),
+    run("open_file.ts", [...FULL, "--deny-env"], { impl: "bogus" }),
+  ]);
+  for (const result of runs) {
+    const out = report(result);
+    assert.equal(out.ok, true, `AIOFILE_IMPL was read\n${show(result)}`);
+    assert.equal(out.backend, best, show(result));
+    assert.equal(out.defaultBackend, best, show(result));
+  }
+});
+
+Deno.test("AIOFILE_IMPL=thread without --allow-ffi says FFI permission is missing", async () => {
+  const result = await run(
+    "open_file.ts",
+    ["--allow-read", "--allow-write", "--allow-env=AIOFILE_IMPL"],
+    { impl: "thread" },
+  );
+  const out = report(result);
+  assert.equal(
+    out.ok,
+    false,
+    `the thread backend was used without FFI\n${show(result)}`,
+  );
+  assert.equal(out.sync, false, "AIOFile.open threw synchronously");
+  assert.equal(out.error, "NotSupported", show(result));
+  assert.equal(out.notSupported, true, show(result));
+  assert.match(out.message, /thread/);
+  assert.match(out.message, /FFI permission/i);
+  assert.match(out.message, /--allow-ffi/);
+  assert.equal(out.defaultContextError?.error, "NotSupported", show(result));
+});
