@@ -199,7 +199,10 @@ class DenoFile implements BackendFile {
   }
 
   size(): Promise<number> {
-    return this.#with(async (file) => (await file.stat()).size);
+    return this.#with(async (file) =>
+      (await statOrUndefined(file))?.size ??
+        file.seekSync(0, Deno.SeekMode.End)
+    );
   }
 
   close(): Promise<void> {

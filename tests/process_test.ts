@@ -398,3 +398,30 @@ Deno.test("AIOFILE_IMPL=thread without --allow-ffi says FFI permission is missin
   assert.match(out.message, /--allow-ffi/);
   assert.equal(out.defaultContextError?.error, "NotSupported", show(result));
 });
+
+Deno.test("a symlink granted to open is served alike by every backend", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/in`);
+    await Deno.writeTextFile(`${dir}/out.txt`, "secret");
+    await Deno.symlink("../out.txt", `${dir}/in/link`);
+    const flags = [
+      `--allow-read=${dir}/in`,
+      "--allow-ffi",
+      "--allow-env=AIOFILE_IMPL",
+    ];
+    const backends = availableBackends();
+    const results = await Promise.all(
+      backends.map((impl) =>
+        run("read_path.ts", flags, { impl, args: [`${dir}/in/link`] })
+      ),
+    );
+    const reports = results.map(report);
+    for (const [i, out] of reports.entries()) {
+      assert.deepEqual(
+        out,
+        { ok: true, backend: backends[i], data: "secret" },
+        `Deno.open allows the link, so the ${backends[i]} backend must too`,
+      );
+    }
+  });
+});
