@@ -14,6 +14,7 @@ import {
   type Context,
   defaultContext,
   openWith,
+  operateWith,
   requestWith,
 } from "./context.ts";
 import { type TextCodec, textCodec } from "./encoding.ts";
@@ -44,8 +45,11 @@ export interface AIOFileOptions {
   direct?: boolean;
 }
 
-/** The first buffer `read(-1)` allocates for a file whose reported size is 0. */
+/** How much a read allocates at a time past the size the file reports (0 for procfs). */
 const UNKNOWN_SIZE_CHUNK = 65536;
+
+/** Reads larger than this ask the file's size first, to allocate only what it holds. */
+const SIZE_QUERY_ABOVE = 1 << 20;
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
@@ -145,13 +149,20 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     options: AIOFileOptions = {},
   ) {
     this.mode = parseMode(mode);
-    const { encoding = "utf-8", context, direct = false } = options;
+    const { encoding, context, direct = false } = options;
+    if (this.mode.binary && encoding !== undefined) {
+      throw new TypeError(
+        `Binary mode "${mode}" takes no encoding, got ${
+          describeValue(encoding)
+        }`,
+      );
+    }
     if (typeof direct !== "boolean") {
       throw new TypeError(
         `direct must be a boolean, got ${describeValue(direct)}`,
       );
     }
-    const codec = textCodec(encoding, this.mode.writable);
+    const codec = textCodec(encoding ?? "utf-8", this.mode.writable);
     this.#codec = this.mode.binary ? undefined : codec;
     this.encoding = codec.encoding;
     this.#context = context;
@@ -262,6 +273,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   write(data: DataOf<M>, offset = 0): Promise<number> {
     let bytes: Uint8Array;
     return this.#do("write", (file) => this.#write(file, bytes, offset), () => {
+      this.#requireWritable();
       if (this.#codec === undefined) {
         bytes = asBytes("data", data).slice();
       } else if (typeof data === "string") {
@@ -274,7 +286,6 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
         );
       }
       checkNonNegative("offset", offset);
-      this.#requireWritable();
     });
   }
 
@@ -345,7 +356,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     let failure: unknown;
     if (this.#writes !== this.#syncedWrites) {
       try {
-        await this.#request(() => file.fsync());
+        await operateWith(
+          this.#owner!,
+          () => this.#request(() => file.fsync()),
+        );
       } catch (error) {
         // EINVAL: a special file (a pipe, a character device) that cannot be synced.
         if ((error as { code?: string }).code !== "EINVAL") {
@@ -401,7 +415,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     }
     this.#active++;
     try {
-      return await operation(file);
+      return await operateWith(this.#owner!, () => operation(file));
     } catch (error) {
       throw normalizeError(error, syscall, this.name);
     } finally {
@@ -427,52 +441,66 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     });
   }
 
+  /**
+   * Reads up to `size` bytes (all, for -1) at `offset`. The buffer is sized by
+   * what the file holds, not by `size`, so a huge `size` on a small file costs
+   * nothing; small reads skip the size query.
+   */
   async #read(
     file: BackendFile,
     size: number,
     offset: number,
   ): Promise<Uint8Array> {
-    if (size === -1) return this.#readToEnd(file, offset);
-    const buffer = new Uint8Array(size);
-    const got = await this.#fill(file, buffer, 0, offset);
-    return got === size ? buffer : buffer.slice(0, got);
+    const limit = size === -1 ? Infinity : size;
+    let capacity = limit;
+    if (limit > SIZE_QUERY_ABOVE) {
+      const remaining = (await this.#request(() => file.size())) - offset;
+      capacity = Math.min(
+        limit,
+        remaining > 0 ? remaining : UNKNOWN_SIZE_CHUNK,
+      );
+    }
+    let buffer = new Uint8Array(capacity);
+    let got = await this.#fill(file, buffer, 0, offset);
+    // Full, and more may be wanted: the file may be longer than it said (it
+    // grew, or it is a special file). Probe past the end before growing, so that
+    // the usual case returns its exact buffer with no copy.
+    while (got === buffer.length && got < limit) {
+      const probe = new Uint8Array(Math.min(UNKNOWN_SIZE_CHUNK, limit - got));
+      const n = await this.#fill(file, probe, 0, offset + got);
+      if (n === 0) break;
+      const bigger = new Uint8Array(
+        Math.min(limit, Math.max(buffer.length * 2, got + probe.length)),
+      );
+      bigger.set(buffer);
+      bigger.set(probe.subarray(0, n), got);
+      buffer = bigger;
+      got = n < probe.length
+        ? got + n
+        : await this.#fill(file, buffer, got + n, offset + got + n);
+    }
+    return got === buffer.length ? buffer : buffer.slice(0, got);
   }
 
-  /** Reads into `buffer` from `start` until it is full or the file ends; resolves to the bytes held. */
+  /**
+   * Reads into `buffer` from index `from` (file position `position`) until it is
+   * full or a read returns 0 (end of file); resolves to the bytes it holds.
+   */
   async #fill(
     file: BackendFile,
     buffer: Uint8Array,
-    start: number,
-    offset: number,
+    from: number,
+    position: number,
   ): Promise<number> {
-    let got = start;
+    let got = from;
     while (got < buffer.length) {
       const into = buffer.subarray(got);
-      const n = await this.#request(() =>
-        file.read(into, offset + got - start)
-      );
+      const at = position + got - from;
+      const n = await this.#request(() => file.read(into, at));
       if (n === 0) break;
       got += n;
     }
     return got;
-  }
-
-  async #readToEnd(file: BackendFile, offset: number): Promise<Uint8Array> {
-    const reported = await this.#request(() => file.size());
-    let buffer = new Uint8Array(
-      reported > offset ? reported - offset + 1 : UNKNOWN_SIZE_CHUNK,
-    );
-    let got = 0;
-    for (;;) {
-      const before = got;
-      got = await this.#fill(file, buffer, got, offset + got);
-      if (got < buffer.length) break; // a read returned 0: end of file
-      if (got === before) break;
-      const bigger = new Uint8Array(buffer.length * 2);
-      bigger.set(buffer);
-      buffer = bigger;
-    }
-    return buffer.slice(0, got);
   }
 
   async #write(

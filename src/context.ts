@@ -44,6 +44,10 @@ export interface OpenedFile {
 }
 
 let openThrough: (context: Context, target: OpenTarget) => Promise<OpenedFile>;
+let admitThrough: <T>(
+  context: Context,
+  operation: () => Promise<T>,
+) => Promise<T>;
 let requestThrough: <T>(
   context: Context,
   request: () => Promise<T>,
@@ -75,7 +79,8 @@ export class Context implements AsyncDisposable {
 
   static {
     openThrough = (context, target) => context.#open(target);
-    requestThrough = (context, request) => context.#request(request);
+    admitThrough = (context, operation) => context.#admit(operation);
+    requestThrough = (context, request) => context.#requests.run(request);
   }
 
   /**
@@ -110,7 +115,7 @@ export class Context implements AsyncDisposable {
     return this.#chain.map((p) => p.name);
   }
 
-  /** Requests running or waiting for a turn. */
+  /** Operations (opens, reads, writes, syncs, ...) running or waiting for a turn. */
   get pending(): number {
     return this.#inFlight;
   }
@@ -143,19 +148,24 @@ export class Context implements AsyncDisposable {
     return new Promise((resolve) => this.#drained = resolve);
   }
 
-  #request<T>(request: () => Promise<T>): Promise<T> {
+  /**
+   * Admits one operation (an open, a read, a write: possibly several requests).
+   * Once `close()` has begun, new operations are refused, and those admitted
+   * before run to the end.
+   */
+  async #admit<T>(operation: () => Promise<T>): Promise<T> {
     if (this.#closing !== undefined) {
-      return Promise.reject(
-        new Deno.errors.BadResource("The context is closed"),
-      );
+      throw new Deno.errors.BadResource("The context is closed");
     }
     this.#inFlight++;
-    return this.#requests.run(request).finally(() => {
+    try {
+      return await operation();
+    } finally {
       if (--this.#inFlight === 0 && this.#drained !== undefined) {
         this.#drained();
         this.#drained = undefined;
       }
-    });
+    }
   }
 
   #backendFor(provider: BackendProvider): Backend {
@@ -167,12 +177,16 @@ export class Context implements AsyncDisposable {
     return backend;
   }
 
-  async #open(target: OpenTarget): Promise<OpenedFile> {
+  #open(target: OpenTarget): Promise<OpenedFile> {
+    return this.#admit(() => this.#openFirstServing(target));
+  }
+
+  async #openFirstServing(target: OpenTarget): Promise<OpenedFile> {
     if (target.kind === "path") requireAccess(target.path, target.flags);
     const refusals: string[] = [];
     for (const provider of this.#chain) {
       try {
-        const file = await this.#request(() =>
+        const file = await this.#requests.run(() =>
           this.#backendFor(provider).open(target)
         );
         return { backend: provider.name, file };
@@ -262,7 +276,21 @@ export function openWith(
   return openThrough(context, target);
 }
 
-/** Runs one request through a context's bound on requests in flight (for `AIOFile`). */
+/**
+ * Runs one operation of a file through its context (for `AIOFile`): refused once
+ * the context is closing, waited for by `close()` otherwise.
+ */
+export function operateWith<T>(
+  context: Context,
+  operation: () => Promise<T>,
+): Promise<T> {
+  return admitThrough(context, operation);
+}
+
+/**
+ * Runs one request to a backend, within an admitted operation, through the
+ * context's bound on requests in flight (for `AIOFile`).
+ */
 export function requestWith<T>(
   context: Context,
   request: () => Promise<T>,
