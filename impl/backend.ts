@@ -6,7 +6,16 @@
  * @module
  */
 
-/** The name of a backend. */
+/**
+ * The name of a backend.
+ *
+ * @example
+ * ```ts
+ * import { type BackendName, defaultContext } from "@aiofile/aiofile";
+ * const first: BackendName = defaultContext().backend;
+ * console.log(first);
+ * ```
+ */
 export type BackendName = "uring" | "linux" | "thread" | "deno";
 
 /** The names of the backends, best first. */

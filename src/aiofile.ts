@@ -30,12 +30,30 @@ import {
 /**
  * The data type of a mode: `Uint8Array` for binary modes (with `b`), `string`
  * for text modes, either when the mode is not a literal.
+ *
+ * @example
+ * ```ts
+ * import type { DataOf } from "@aiofile/aiofile";
+ * const bytes: DataOf<"rb"> = new Uint8Array(4);
+ * const text: DataOf<"w+"> = "hello";
+ * console.log(bytes.length, text.length);
+ * ```
  */
 export type DataOf<M extends string> = string extends M ? string | Uint8Array
   : M extends `${string}b${string}` ? Uint8Array
   : string;
 
-/** Options for {@linkcode AIOFile}. */
+/**
+ * Options for {@linkcode AIOFile}.
+ *
+ * @example
+ * ```ts
+ * import { AIOFile, type AIOFileOptions } from "@aiofile/aiofile";
+ * const options: AIOFileOptions = { encoding: "utf-16le" };
+ * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+", options);
+ * console.log(await afp.write("hi")); // 4 bytes
+ * ```
+ */
 export interface AIOFileOptions {
   /** The text encoding of text modes. Default `"utf-8"`; writing supports `"utf-8"` and `"utf-16le"`. */
   encoding?: string;

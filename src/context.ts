@@ -17,7 +17,16 @@ import { requireAccess } from "./permissions.ts";
 import { Semaphore } from "./semaphore.ts";
 import { checkPositive } from "./validate.ts";
 
-/** Options for {@linkcode createContext}. */
+/**
+ * Options for {@linkcode createContext}.
+ *
+ * @example
+ * ```ts
+ * import { createContext, type ContextOptions } from "@aiofile/aiofile";
+ * const options: ContextOptions = { backend: "deno", maxRequests: 32 };
+ * await using context = createContext(options);
+ * ```
+ */
 export interface ContextOptions {
   /**
    * The backend to use first: `"uring"`, `"linux"`, `"thread"` or `"deno"`. Files
@@ -32,7 +41,16 @@ export interface ContextOptions {
   maxRequests?: number;
 }
 
-/** The default bound on requests in flight per context. */
+/**
+ * The default bound on requests in flight per context.
+ *
+ * @example
+ * ```ts
+ * import { createContext, DEFAULT_MAX_REQUESTS } from "@aiofile/aiofile";
+ * await using context = createContext();
+ * console.log(context.maxRequests === DEFAULT_MAX_REQUESTS); // true
+ * ```
+ */
 export const DEFAULT_MAX_REQUESTS = 128;
 
 /** An open file of a context, as `AIOFile` sees it. */

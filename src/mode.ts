@@ -4,7 +4,16 @@
  * @module
  */
 
-/** A mode string parsed into what it allows. */
+/**
+ * A mode string parsed into what it allows.
+ *
+ * @example
+ * ```ts
+ * import { type FileMode, parseMode } from "@aiofile/aiofile";
+ * const mode: FileMode = parseMode("a+");
+ * console.log(mode.appending, mode.readable); // true true
+ * ```
+ */
 export interface FileMode {
   /** The mode string as given, for example `"r+b"`. */
   readonly text: string;
