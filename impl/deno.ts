@@ -21,7 +21,7 @@ import {
 } from "./backend.ts";
 
 /** How many handles one file may hold at most; see `bench/deno_pool.bench.ts`. */
-export const DEFAULT_HANDLES_PER_FILE = 4;
+export const DEFAULT_HANDLES_PER_FILE = 8;
 
 function denoOpenOptions(flags: OpenFlags): Deno.OpenOptions {
   return {
