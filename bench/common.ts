@@ -21,28 +21,28 @@ export const STALE_MS = 20_000;
 export const DEFAULT_MIB = 256;
 
 /**
- * The size of the data file in bytes: `AIOFILE_BENCH_MIB` MiB (a positive
- * integer; default {@linkcode DEFAULT_MIB}). The variable is read only when env
- * permission is already granted, so nothing prompts.
+ * A positive integer from the environment variable `name`, or `fallback` when it
+ * is unset. Read only when env permission is already granted, so nothing prompts.
  */
-export function benchBytes(): number {
+export function positiveIntFromEnv(name: string, fallback: number): number {
   const permission = Deno.permissions.querySync({
     name: "env",
-    variable: "AIOFILE_BENCH_MIB",
+    variable: name,
   });
-  const raw = permission.state === "granted"
-    ? Deno.env.get("AIOFILE_BENCH_MIB")
-    : undefined;
-  if (raw === undefined || raw === "") return DEFAULT_MIB * 1024 * 1024;
-  const mib = Number(raw);
-  if (!Number.isInteger(mib) || mib < 1) {
+  const raw = permission.state === "granted" ? Deno.env.get(name) : undefined;
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
     throw new RangeError(
-      `AIOFILE_BENCH_MIB must be a positive integer, got ${
-        JSON.stringify(raw)
-      }`,
+      `${name} must be a positive integer, got ${JSON.stringify(raw)}`,
     );
   }
-  return mib * 1024 * 1024;
+  return value;
+}
+
+/** The size of the data file in bytes: `AIOFILE_BENCH_MIB` MiB (default {@linkcode DEFAULT_MIB}). */
+export function benchBytes(): number {
+  return positiveIntFromEnv("AIOFILE_BENCH_MIB", DEFAULT_MIB) * 1024 * 1024;
 }
 
 /** `bench/data/` (gitignored), created when missing. */

@@ -21,6 +21,7 @@ import {
   benchBytes,
   DEFAULT_MIB,
   ensureDataFile,
+  positiveIntFromEnv,
   readFilePath,
   warm,
 } from "./common.ts";
@@ -47,23 +48,7 @@ interface Result {
 }
 
 function seconds(): number {
-  const permission = Deno.permissions.querySync({
-    name: "env",
-    variable: "AIOFILE_FIO_SECONDS",
-  });
-  const raw = permission.state === "granted"
-    ? Deno.env.get("AIOFILE_FIO_SECONDS")
-    : undefined;
-  if (raw === undefined || raw === "") return 5;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(
-      `AIOFILE_FIO_SECONDS must be a positive integer, got ${
-        JSON.stringify(raw)
-      }`,
-    );
-  }
-  return value;
+  return positiveIntFromEnv("AIOFILE_FIO_SECONDS", 5);
 }
 
 async function fioVersion(): Promise<string | undefined> {
