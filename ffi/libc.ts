@@ -62,6 +62,86 @@ export const LIBC_SYMBOLS = {
   fsync_now: { ...sync, name: "fsync" },
   fdatasync_now: { ...sync, name: "fdatasync" },
   ftruncate_now: { ...ftruncate, name: "ftruncate" },
+  eventfd: {
+    parameters: [
+      "u32", // unsigned int initval
+      "i32", // int flags
+    ],
+    result: "i32", // int
+  },
+  /** `read(2)` on Deno's pool: the completion waiter of the native backends. */
+  read_wait: {
+    name: "read",
+    parameters: [
+      "i32", // int fd
+      "buffer", // void *buf
+      "usize", // size_t count
+    ],
+    result: "isize", // ssize_t
+    nonblocking: true,
+  },
+  write: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // const void *buf
+      "usize", // size_t count
+    ],
+    result: "isize", // ssize_t
+  },
+  close: {
+    parameters: [
+      "i32", // int fd
+    ],
+    result: "i32", // int
+  },
+  fstatfs: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // struct statfs *buf
+    ],
+    result: "i32", // int
+  },
+  fcntl: {
+    parameters: [
+      "i32", // int fd
+      "i32", // int cmd
+      "i64", // ... (one integer argument)
+    ],
+    result: "i32", // int
+  },
+  statx: {
+    parameters: [
+      "i32", // int dirfd
+      "buffer", // const char *pathname
+      "i32", // int flags
+      "u32", // unsigned int mask
+      "buffer", // struct statx *statxbuf
+    ],
+    result: "i32", // int
+  },
+  posix_fadvise: {
+    parameters: [
+      "i32", // int fd
+      "i64", // off_t offset
+      "i64", // off_t len
+      "i32", // int advice
+    ],
+    result: "i32", // int (an error number, errno untouched)
+  },
+  /**
+   * `memset(buf, 0, 0)` returns `buf`: the address of a buffer, for the kernel
+   * structures that hold addresses, without `Deno.UnsafePointer` (which a
+   * path-scoped `--allow-ffi` forbids).
+   */
+  address_of: {
+    name: "memset",
+    parameters: [
+      "buffer", // void *s
+      "i32", // int c
+      "usize", // size_t n
+    ],
+    result: "usize", // void * (as an integer)
+  },
   __errno_location: {
     parameters: [],
     result: "pointer", // int *
@@ -115,6 +195,14 @@ export function loadLibc(): LoadResult<typeof LIBC_SYMBOLS> {
 }
 
 const errnoCell = new Int32Array(1);
+
+/** The address of a buffer's first byte (the buffer must stay referenced while it is used). */
+export function addressOf(
+  libc: Libc,
+  buffer: Uint8Array | BigUint64Array,
+): bigint {
+  return libc.symbols.address_of(buffer, 0, 0n) as bigint;
+}
 
 /** Reads `errno` of the calling (main) thread. */
 export function lastErrno(libc: Libc): number {

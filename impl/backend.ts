@@ -60,6 +60,15 @@ export type OpenTarget =
  * backend may hand their memory to the kernel until the promise settles.
  */
 export interface BackendFile {
+  /**
+   * A short read means the end of the file (true for regular files), so a read
+   * loop may stop without asking again. Default false.
+   */
+  readonly endOnShortRead?: boolean;
+  /**
+   * `O_DIRECT`: offsets and lengths must be multiples of this. Default 1.
+   */
+  readonly alignment?: number;
   /** Reads at `offset` into `into`; resolves to the bytes read (0 at end of file, may be short). */
   read(into: Uint8Array, offset: number): Promise<number>;
   /** Writes `data` at `offset`; resolves to the bytes written (may be short). */

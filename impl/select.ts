@@ -10,10 +10,12 @@ import {
   type BackendProvider,
 } from "./backend.ts";
 import { denoProvider } from "./deno.ts";
+import { linuxProvider } from "./linux.ts";
 import { threadProvider } from "./thread.ts";
 
 /** Every backend provider, best first. */
 export const PROVIDERS: readonly BackendProvider[] = [
+  linuxProvider,
   threadProvider,
   denoProvider,
 ];

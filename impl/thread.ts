@@ -11,64 +11,25 @@
  * @module
  */
 
-import * as fs from "node:fs";
 import { lastErrno, type Libc, loadLibc } from "../ffi/libc.ts";
-import { currentArch } from "../ffi/arch.ts";
 import { errorFromErrno } from "../src/errors.ts";
 import { Semaphore } from "../src/semaphore.ts";
 import {
   type Backend,
   type BackendFile,
   CannotServe,
-  type OpenFlags,
   type OpenTarget,
 } from "./backend.ts";
+import {
+  closeDescriptor,
+  openDescriptor,
+  posixOpenFlags,
+  statDescriptor,
+} from "./descriptor.ts";
 import { trackForeignCall } from "./pending.ts";
 
 /** The most calls this backend keeps on Deno's thread pool at once. */
 export const POOL_CALLS = 16;
-
-/** `open(2)` flags for a mode. */
-export function posixOpenFlags(flags: OpenFlags): number {
-  const c = fs.constants;
-  let bits = flags.read && (flags.write || flags.append)
-    ? c.O_RDWR
-    : flags.read
-    ? c.O_RDONLY
-    : c.O_WRONLY;
-  if (flags.append) bits |= c.O_APPEND;
-  if (flags.create) bits |= c.O_CREAT;
-  if (flags.createNew) bits |= c.O_CREAT | c.O_EXCL;
-  if (flags.truncate) bits |= c.O_TRUNC;
-  if (flags.direct) bits |= currentArch()?.O_DIRECT ?? 0;
-  return bits;
-}
-
-/** Opens with `node:fs` (permission-checked); resolves to a real descriptor. */
-export function openDescriptor(path: string, flags: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fs.open(
-      path,
-      flags,
-      0o666,
-      (error, fd) => error ? reject(error) : resolve(fd),
-    )
-  );
-}
-
-/** `fstat(2)` through `node:fs`. */
-export function statDescriptor(fd: number): Promise<fs.Stats> {
-  return new Promise((resolve, reject) =>
-    fs.fstat(fd, (error, stats) => error ? reject(error) : resolve(stats))
-  );
-}
-
-/** `close(2)` through `node:fs`. */
-export function closeDescriptor(fd: number): Promise<void> {
-  return new Promise((resolve, reject) =>
-    fs.close(fd, (error) => error ? reject(error) : resolve())
-  );
-}
 
 /** The `thread` backend. */
 export class ThreadBackend implements Backend {
@@ -105,7 +66,7 @@ export class ThreadBackend implements Backend {
   }
 }
 
-class ThreadFile implements BackendFile {
+export class ThreadFile implements BackendFile {
   readonly #libc: Libc;
   readonly #pool: Semaphore;
   readonly #fd: number;

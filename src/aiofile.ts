@@ -66,6 +66,10 @@ export interface AIOFileOptions {
 /** How much a read allocates at a time past the size the file reports (0 for procfs). */
 const UNKNOWN_SIZE_CHUNK = 65536;
 
+function roundUp(n: number, multiple: number): number {
+  return Math.ceil(n / multiple) * multiple;
+}
+
 /** Reads larger than this ask the file's size first, to allocate only what it holds. */
 const SIZE_QUERY_ABOVE = 1 << 20;
 
@@ -475,7 +479,9 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       const remaining = (await this.#request(() => file.size())) - offset;
       capacity = Math.min(
         limit,
-        remaining > 0 ? remaining : UNKNOWN_SIZE_CHUNK,
+        remaining > 0
+          ? roundUp(remaining, file.alignment ?? 1)
+          : UNKNOWN_SIZE_CHUNK,
       );
     }
     let buffer = new Uint8Array(capacity);
@@ -515,8 +521,8 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       const into = buffer.subarray(got);
       const at = position + got - from;
       const n = await this.#request(() => file.read(into, at));
-      if (n === 0) break;
       got += n;
+      if (n === 0 || (n < into.length && file.endOnShortRead)) break;
     }
     return got;
   }

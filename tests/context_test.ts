@@ -16,6 +16,7 @@ import {
 import type { BackendFile, OpenTarget } from "../impl/backend.ts";
 import { DenoBackend } from "../impl/deno.ts";
 import { ThreadBackend } from "../impl/thread.ts";
+import { LinuxBackend } from "../impl/linux.ts";
 import { availableBackends, unavailableReason } from "../impl/select.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
 import { backendTest, withTempDir } from "./backends.ts";
@@ -50,7 +51,11 @@ const OBSERVED = [
  */
 function observeBackendCalls(): Observer {
   const state = { running: 0, max: 0, calls: 0 };
-  const classes = [DenoBackend.prototype, ThreadBackend.prototype];
+  const classes = [
+    DenoBackend.prototype,
+    ThreadBackend.prototype,
+    LinuxBackend.prototype,
+  ];
   const originals = classes.map((proto) => proto.open);
   classes.forEach((proto, i) => {
     const original = originals[i];
@@ -414,10 +419,10 @@ Deno.test("defaultContext() is shared and uses the best backend", async () => {
     : availableBackends()[0];
   assert.equal(first.backend, expected);
   if (!forced) {
-    assert.equal(
-      first.backend,
-      unavailableReason("thread") ? "deno" : "thread",
+    const best = (["uring", "linux", "thread"] as const).find((name) =>
+      unavailableReason(name) === undefined
     );
+    assert.equal(first.backend, best ?? "deno");
   }
   await withTempDir(async (dir) => {
     const afp = await AIOFile.open(`${dir}/a.txt`, "w+");
