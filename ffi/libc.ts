@@ -194,7 +194,20 @@ export function loadLibc(): LoadResult<typeof LIBC_SYMBOLS> {
   return loaded;
 }
 
-const errnoCell = new Int32Array(1);
+/**
+ * Memory for the kernel or a pool thread: a typed array over its own
+ * `ArrayBuffer`. V8 keeps typed arrays of up to 64 bytes made with `new
+ * Uint8Array(n)` on its heap, where they move; the address FFI reports for them
+ * is that of a temporary copy. An `ArrayBuffer` made directly never moves.
+ */
+export function fixedMemory<T>(
+  View: new (buffer: ArrayBuffer) => T,
+  bytes: number,
+): T {
+  return new View(new ArrayBuffer(bytes));
+}
+
+const errnoCell = fixedMemory(Int32Array, 4);
 
 /** The address of a buffer's first byte (the buffer must stay referenced while it is used). */
 export function addressOf(

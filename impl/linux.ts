@@ -35,7 +35,13 @@ import {
   loadAio,
   RWF,
 } from "../ffi/libaio.ts";
-import { addressOf, lastErrno, type Libc, loadLibc } from "../ffi/libc.ts";
+import {
+  addressOf,
+  fixedMemory,
+  lastErrno,
+  type Libc,
+  loadLibc,
+} from "../ffi/libc.ts";
 import { currentArch } from "../ffi/arch.ts";
 import { errorFromErrno } from "../src/errors.ts";
 import { Semaphore } from "../src/semaphore.ts";
@@ -85,6 +91,12 @@ const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
   [0xde5e81e4, "efivarfs"],
 ]);
 
+/** Stores a non-negative safe integer as a little-endian u64 without a BigInt. */
+function setU64(view: DataView, at: number, value: number): void {
+  view.setUint32(at, value >>> 0, true);
+  view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
+}
+
 /** One request between its submission and its completion. */
 interface Request {
   readonly file: LinuxFile;
@@ -114,7 +126,7 @@ export class LinuxBackend implements Backend {
   readonly #submitList = new BigUint64Array(SLOTS);
   readonly #events = new Uint8Array(SLOTS * IO_EVENT.SIZE);
   readonly #eventView = new DataView(this.#events.buffer);
-  readonly #noTimeout = new BigInt64Array(2);
+  readonly #noTimeout = fixedMemory(BigInt64Array, 16); // struct timespec {0, 0}
   readonly #requests: (Request | undefined)[] = new Array(SLOTS);
   readonly #free: number[] = [];
   readonly #slotWaiters: (() => void)[] = [];
@@ -122,7 +134,8 @@ export class LinuxBackend implements Backend {
   #inKernel = 0;
   #flushPending = false;
   #waiter: Promise<void> | undefined;
-  readonly #counter = new BigUint64Array(1);
+  /** The eventfd count, written by the waiter on a pool thread. */
+  readonly #counter = fixedMemory(BigUint64Array, 8);
   #lastMacrotask = performance.now();
   #closed = false;
 
@@ -154,7 +167,7 @@ export class LinuxBackend implements Backend {
   /** Sets up the AIO context and the eventfd on first use; remembers a failure. */
   #ensureSetup(): Setup {
     if (this.#setup !== undefined) return this.#setup;
-    const ctxp = new BigUint64Array(1);
+    const ctxp = fixedMemory(BigUint64Array, 8);
     const result = this.#aio.setup(SLOTS, ctxp);
     if (result < 0) {
       const error = errorFromErrno(-result, "io_setup") as Error & {
@@ -242,8 +255,13 @@ export class LinuxBackend implements Backend {
     }
     const buf = new Uint8Array(256);
     const view = new DataView(buf.buffer);
-    const ok =
-      statx(fd, new Uint8Array(1), AT_EMPTY_PATH, STATX_DIOALIGN, buf) === 0 &&
+    const ok = statx(
+          fd,
+          fixedMemory(Uint8Array, 1),
+          AT_EMPTY_PATH,
+          STATX_DIOALIGN,
+          buf,
+        ) === 0 &&
       (view.getUint32(0, true) & STATX_DIOALIGN) !== 0;
     const memory = ok ? view.getUint32(0x98, true) : PAGE;
     const offset = ok ? view.getUint32(0x9c, true) : PAGE;
@@ -257,7 +275,7 @@ export class LinuxBackend implements Backend {
    * Queues one request; it goes to the kernel with the others of this tick.
    * `buffer` must be owned by the library until the promise settles.
    */
-  async submit(
+  submit(
     file: LinuxFile,
     syscall: string,
     opcode: number,
@@ -267,27 +285,34 @@ export class LinuxBackend implements Backend {
     fallback?: () => Promise<number>,
   ): Promise<number> {
     if (this.#closed) {
-      throw new Deno.errors.BadResource("The backend is closed");
+      return Promise.reject(
+        new Deno.errors.BadResource("The backend is closed"),
+      );
     }
-    let slot = this.#free.pop();
-    while (slot === undefined) {
-      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
-      slot = this.#free.pop();
+    const slot = this.#free.pop();
+    if (slot === undefined) {
+      return new Promise<void>((resolve) => this.#slotWaiters.push(resolve))
+        .then(() =>
+          this.submit(file, syscall, opcode, buffer, offset, rwFlags, fallback)
+        );
     }
     const base = slot * IOCB.SIZE;
     const iocb = this.#iocbView;
-    iocb.setBigUint64(base + IOCB.data, BigInt(slot), true);
+    setU64(iocb, base + IOCB.data, slot);
     iocb.setUint32(base + IOCB.rwFlags, rwFlags, true);
     iocb.setUint16(base + IOCB.opcode, opcode, true);
     iocb.setUint32(base + IOCB.fd, file.fd, true);
-    let address = 0n;
-    if (buffer !== undefined && buffer.length > 0) {
-      void buffer.buffer; // a small typed array moves off the V8 heap here, for good
-      address = addressOf(this.#libc, buffer);
+    const length = buffer?.length ?? 0;
+    if (length > 0) {
+      // A typed array of up to 64 bytes lives on the V8 heap; asking for its
+      // buffer moves its memory off the heap, for good, before the kernel sees it.
+      void buffer!.buffer;
+      iocb.setBigUint64(base + IOCB.buf, addressOf(this.#libc, buffer!), true);
+    } else {
+      setU64(iocb, base + IOCB.buf, 0);
     }
-    iocb.setBigUint64(base + IOCB.buf, address, true);
-    iocb.setBigUint64(base + IOCB.nbytes, BigInt(buffer?.length ?? 0), true);
-    iocb.setBigInt64(base + IOCB.offset, BigInt(offset), true);
+    setU64(iocb, base + IOCB.nbytes, length);
+    setU64(iocb, base + IOCB.offset, offset);
     return new Promise<number>((resolve, reject) => {
       this.#requests[slot] = {
         file,
@@ -355,12 +380,10 @@ export class LinuxBackend implements Backend {
       if (n <= 0) return;
       for (let i = 0; i < n; i++) {
         const base = i * IO_EVENT.SIZE;
-        const slot = Number(
-          this.#eventView.getBigUint64(base + IO_EVENT.data, true),
-        );
-        const res = Number(
-          this.#eventView.getBigInt64(base + IO_EVENT.res, true),
-        );
+        // aio_data is a slot number; res fits in 32 bits (I/O is capped at
+        // 0x7ffff000 bytes, errors are small): the low words say it all.
+        const slot = this.#eventView.getUint32(base + IO_EVENT.data, true);
+        const res = this.#eventView.getInt32(base + IO_EVENT.res, true);
         this.#complete(slot, res);
       }
       if (n < SLOTS) return;
@@ -419,7 +442,9 @@ export class LinuxBackend implements Backend {
     const setup = this.#setup;
     if (this.#waiter !== undefined) {
       // Wake the waiter: never close the eventfd while a pool thread reads it.
-      this.#libc.symbols.write(this.#eventfd, new BigUint64Array([1n]), 8n);
+      const one = fixedMemory(BigUint64Array, 8);
+      one[0] = 1n;
+      this.#libc.symbols.write(this.#eventfd, one, 8n);
       await this.#waiter;
     }
     if (setup?.ok) {

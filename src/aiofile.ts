@@ -13,8 +13,9 @@ import type {
 import {
   type Context,
   defaultContext,
+  enterOperation,
+  leaveOperation,
   openWith,
-  operateWith,
   requestWith,
 } from "./context.ts";
 import { type TextCodec, textCodec } from "./encoding.ts";
@@ -378,10 +379,12 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     let failure: unknown;
     if (this.#writes !== this.#syncedWrites) {
       try {
-        await operateWith(
-          this.#owner!,
-          () => this.#request(() => file.fsync()),
-        );
+        enterOperation(this.#owner!);
+        try {
+          await this.#request(() => file.fsync());
+        } finally {
+          leaveOperation(this.#owner!);
+        }
       } catch (error) {
         // EINVAL: a special file (a pipe, a character device) that cannot be synced.
         if ((error as { code?: string }).code !== "EINVAL") {
@@ -435,9 +438,11 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
           : "closed",
       );
     }
+    const owner = this.#owner!;
+    enterOperation(owner);
     this.#active++;
     try {
-      return await operateWith(this.#owner!, () => operation(file));
+      return await operation(file);
     } catch (error) {
       throw normalizeError(error, syscall, this.name);
     } finally {
@@ -445,6 +450,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
         this.#idle();
         this.#idle = undefined;
       }
+      leaveOperation(owner);
     }
   }
 
@@ -473,6 +479,17 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     size: number,
     offset: number,
   ): Promise<Uint8Array> {
+    if (size !== -1 && size <= SIZE_QUERY_ABOVE) {
+      // The usual case: one request, its buffer returned as it is.
+      const buffer = new Uint8Array(size);
+      if (size === 0) return buffer;
+      const n = await this.#request(() => file.read(buffer, offset));
+      if (n === size) return buffer;
+      const got = n === 0 || file.endOnShortRead
+        ? n
+        : await this.#fill(file, buffer, n, offset + n);
+      return got === size ? buffer : buffer.slice(0, got);
+    }
     const limit = size === -1 ? Infinity : size;
     let capacity = limit;
     if (limit > SIZE_QUERY_ABOVE) {

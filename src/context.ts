@@ -62,10 +62,8 @@ export interface OpenedFile {
 }
 
 let openThrough: (context: Context, target: OpenTarget) => Promise<OpenedFile>;
-let admitThrough: <T>(
-  context: Context,
-  operation: () => Promise<T>,
-) => Promise<T>;
+let enterThrough: (context: Context) => void;
+let leaveThrough: (context: Context) => void;
 let requestThrough: <T>(
   context: Context,
   request: () => Promise<T>,
@@ -97,7 +95,8 @@ export class Context implements AsyncDisposable {
 
   static {
     openThrough = (context, target) => context.#open(target);
-    admitThrough = (context, operation) => context.#admit(operation);
+    enterThrough = (context) => context.#enter();
+    leaveThrough = (context) => context.#leave();
     requestThrough = (context, request) => context.#requests.run(request);
   }
 
@@ -169,20 +168,19 @@ export class Context implements AsyncDisposable {
   /**
    * Admits one operation (an open, a read, a write: possibly several requests).
    * Once `close()` has begun, new operations are refused, and those admitted
-   * before run to the end.
+   * before run to the end. Each `#enter` is paired with one `#leave`.
    */
-  async #admit<T>(operation: () => Promise<T>): Promise<T> {
+  #enter(): void {
     if (this.#closing !== undefined) {
       throw new Deno.errors.BadResource("The context is closed");
     }
     this.#inFlight++;
-    try {
-      return await operation();
-    } finally {
-      if (--this.#inFlight === 0 && this.#drained !== undefined) {
-        this.#drained();
-        this.#drained = undefined;
-      }
+  }
+
+  #leave(): void {
+    if (--this.#inFlight === 0 && this.#drained !== undefined) {
+      this.#drained();
+      this.#drained = undefined;
     }
   }
 
@@ -195,8 +193,13 @@ export class Context implements AsyncDisposable {
     return backend;
   }
 
-  #open(target: OpenTarget): Promise<OpenedFile> {
-    return this.#admit(() => this.#openFirstServing(target));
+  async #open(target: OpenTarget): Promise<OpenedFile> {
+    this.#enter();
+    try {
+      return await this.#openFirstServing(target);
+    } finally {
+      this.#leave();
+    }
   }
 
   async #openFirstServing(target: OpenTarget): Promise<OpenedFile> {
@@ -295,14 +298,16 @@ export function openWith(
 }
 
 /**
- * Runs one operation of a file through its context (for `AIOFile`): refused once
- * the context is closing, waited for by `close()` otherwise.
+ * Admits one operation of a file (for `AIOFile`): throws `BadResource` once the
+ * context is closing; `close()` waits until each admitted operation has left.
  */
-export function operateWith<T>(
-  context: Context,
-  operation: () => Promise<T>,
-): Promise<T> {
-  return admitThrough(context, operation);
+export function enterOperation(context: Context): void {
+  enterThrough(context);
+}
+
+/** Ends an operation admitted by {@linkcode enterOperation}. */
+export function leaveOperation(context: Context): void {
+  leaveThrough(context);
 }
 
 /**

@@ -36,13 +36,22 @@ export class Semaphore {
     );
   }
 
-  async #start<T>(task: () => Promise<T>): Promise<T> {
+  /** Starts `task` in a turn already taken; gives the turn back when it settles. */
+  #start<T>(task: () => Promise<T>): Promise<T> {
+    let running: Promise<T>;
     try {
-      return await task();
-    } finally {
-      const next = this.#queue.shift();
-      if (next !== undefined) next(); // the turn passes on; #active stays
-      else this.#active--;
+      running = task();
+    } catch (error) {
+      this.#release();
+      return Promise.reject(error);
     }
+    running.then(this.#release, this.#release);
+    return running;
   }
+
+  readonly #release = (): void => {
+    const next = this.#queue.shift();
+    if (next !== undefined) next(); // the turn passes on; #active stays
+    else this.#active--;
+  };
 }
