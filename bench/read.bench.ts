@@ -25,6 +25,8 @@ import { AIOFile, createContext } from "../mod.ts";
 import type { Context } from "../mod.ts";
 import { BACKEND_NAMES, type BackendName } from "../impl/backend.ts";
 import { unavailableReason } from "../impl/select.ts";
+import { loadLibc } from "../ffi/libc.ts";
+import { openSync as nodeOpenSync } from "node:fs";
 import {
   batch,
   benchBytes,
@@ -139,7 +141,29 @@ function aioBenches(group: string, depth: number): void {
   }
 }
 
+// The reference for latency: a synchronous pread(2) through FFI, which blocks
+// the event loop (what no asynchronous path can beat, and none should do).
+const libc = loadLibc();
+const preadFd = libc.ok ? nodeOpenSync(path, "r") : -1;
+
 const qd1 = "read 4 KiB, QD1 (time per read)";
+if (libc.ok) {
+  const { pread_now } = libc.library.symbols;
+  Deno.bench({
+    name: "pread(2), synchronous FFI (blocks the event loop)",
+    group: qd1,
+    fn: benchFn(path, () => {
+      const n = pread_now(
+        preadFd,
+        buffers[0],
+        BigInt(BLOCK),
+        BigInt(offsets.next()),
+      );
+      expectBlock(Number(n), "pread");
+      return Promise.resolve();
+    }),
+  });
+}
 Deno.bench({
   name: "Deno.FsFile seek+read, one handle",
   group: qd1,
