@@ -511,15 +511,20 @@ class LinuxFile implements BackendFile {
 
   async read(into: Uint8Array, offset: number): Promise<number> {
     if (this.alignment === 1) {
-      return this.#backend.submit(
+      const flags = this.#readFlags;
+      const n = await this.#backend.submit(
         this,
         "read",
         IOCB_CMD.PREAD,
         into,
         offset,
-        this.#readFlags,
+        flags,
         () => this.#threads.read(into, offset),
       );
+      if (n === 0 || n === into.length || flags !== RWF.NOWAIT) return n;
+      // RWF_NOWAIT stops at the first page not in the cache: the pool reads
+      // the rest (0 bytes at the end of the file).
+      return n + await this.#threads.read(into.subarray(n), offset + n);
     }
     this.#checkAlignment("read", into.length, offset);
     const bounce = this.#aligned(into.length);

@@ -145,7 +145,10 @@ export class Context implements AsyncDisposable {
   /**
    * Stops taking requests, waits for those in flight, then releases the
    * backends. Idempotent. Files opened through this context reject further
-   * requests with `Deno.errors.BadResource`.
+   * requests with `Deno.errors.BadResource`: close files before their context
+   * (`await using` does, in reverse order), since a file closed afterwards cannot
+   * make its writes durable, and its `close()` rejects with `BadResource` (its
+   * descriptor is released all the same).
    */
   close(): Promise<void> {
     this.#closing ??= this.#drain().then(async () => {
