@@ -12,94 +12,26 @@ import { BACKEND_NAMES, type BackendName } from "../impl/backend.ts";
 import { availableBackends, unavailableReason } from "../impl/select.ts";
 import { libcPaths } from "../ffi/libc.ts";
 import { withTempDir } from "./backends.ts";
-
-/** A hang is the failure these guards catch; no test asserts timings otherwise. */
-const TIMEOUT_MS = 20_000;
+import {
+  assertSucceeded,
+  report,
+  runFixture,
+  type RunResult,
+  show,
+} from "./subprocess.ts";
 
 const VALID_NAMES = ["uring", "linux", "thread", "deno"];
 
-interface RunResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly timedOut: boolean;
-}
-
-interface RunOptions {
-  /** Arguments after the fixture's path. */
-  args?: readonly string[];
-  /** `AIOFILE_IMPL` for the child; unset when absent. */
-  impl?: string;
-}
-
-function fixture(name: string): string {
-  return decodeURIComponent(
-    new URL(`./fixtures/${name}`, import.meta.url).pathname,
-  );
-}
-
-/** Runs a fixture with exactly `flags` (plus `--no-prompt`), stdin closed. */
-async function run(
+/** Runs a fixture with exactly `flags`; `impl` sets `AIOFILE_IMPL`. */
+function run(
   name: string,
   flags: readonly string[],
-  options: RunOptions = {},
+  options: { args?: readonly string[]; impl?: string } = {},
 ): Promise<RunResult> {
-  const env = Deno.env.toObject();
-  delete env.AIOFILE_IMPL;
-  env.NO_COLOR = "1";
-  if (options.impl !== undefined) env.AIOFILE_IMPL = options.impl;
-  const signal = AbortSignal.timeout(TIMEOUT_MS);
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-config",
-      "--no-prompt",
-      ...flags,
-      fixture(name),
-      ...(options.args ?? []),
-    ],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal,
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-    timedOut: signal.aborted,
-  };
-}
-
-function show(result: RunResult): string {
-  return `exit ${result.code}${result.timedOut ? " (timed out)" : ""}\n` +
-    `--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
-}
-
-/** Checks that the run finished by itself with exit code 0 and never prompted. */
-function assertSucceeded(result: RunResult): void {
-  assert.equal(result.timedOut, false, `the subprocess hung\n${show(result)}`);
-  assert.equal(result.code, 0, show(result));
-  assert.doesNotMatch(
-    result.stderr,
-    /requests? .* access|Granted|┏/,
-    show(result),
-  );
-}
-
-/** The JSON object printed on the last line of a successful run. */
-// deno-lint-ignore no-explicit-any
-function report(result: RunResult): any {
-  assertSucceeded(result);
-  const lines = result.stdout.trim().split("\n");
-  try {
-    return JSON.parse(lines[lines.length - 1]);
-  } catch {
-    assert.fail(`no JSON report\n${show(result)}`);
-  }
+  return runFixture(name, flags, {
+    args: options.args,
+    env: { AIOFILE_IMPL: options.impl },
+  });
 }
 
 /** The backend the default context picks with every permission granted. */

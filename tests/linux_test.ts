@@ -1,0 +1,739 @@
+/**
+ * The `linux` backend (Linux native AIO): the `RWF_NOWAIT` fallback, fairness
+ * to timers, `O_DIRECT`, special files, backpressure beyond the backend's
+ * slots, closing with requests in flight (no AIO context or descriptor leaked),
+ * the raw-syscall path, and process exit.
+ *
+ * The tests that need a context run only where the backend is available, and
+ * show as skipped with the reason elsewhere.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { AIOFile, createContext } from "../mod.ts";
+import { SLOTS } from "../impl/linux.ts";
+import { ThreadFile } from "../impl/thread.ts";
+import { unavailableReason } from "../impl/select.ts";
+import { loadLibc } from "../ffi/libc.ts";
+import { LIBAIO_SYMBOLS, libaioPaths } from "../ffi/libaio.ts";
+import { loadLibrary } from "../ffi/load.ts";
+import { report, runFixture, type RunResult, show } from "./subprocess.ts";
+import { backendTest, withTempDir } from "./backends.ts";
+
+const LINUX = { only: ["linux"] } as const;
+const POSIX_FADV_RANDOM = 1;
+const POSIX_FADV_DONTNEED = 4;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Deterministic pseudo-random bytes (xorshift32), cheap for tens of MiB. */
+function pattern(length: number, seed: number): Uint8Array {
+  const words = new Uint32Array(Math.ceil(length / 4));
+  let x = (seed | 0) || 0x9e3779b9;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x;
+  }
+  return new Uint8Array(words.buffer, 0, length);
+}
+
+/** A small deterministic generator for offsets and sizes. */
+function random(seed: number): (below: number) => number {
+  let x = seed >>> 0 || 1;
+  return (below) => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % below;
+  };
+}
+
+/** Where two byte ranges first differ, or -1 when they are equal. */
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+function assertBytes(got: Uint8Array, expected: Uint8Array, what: string) {
+  const at = firstDifference(got, expected);
+  assert.equal(
+    at,
+    -1,
+    `${what}: ${got.length} bytes read, ${expected.length} expected, first difference at ${at}`,
+  );
+}
+
+/** Writes a file, makes it durable, and evicts it from the page cache. */
+async function writeCold(path: string, data: Uint8Array): Promise<void> {
+  await Deno.writeFile(path, data);
+  evict(path);
+}
+
+function evict(path: string): void {
+  const libc = loadLibc();
+  assert.ok(libc.ok, "libc must load where the linux backend is available");
+  const fd = fs.openSync(path, "r+");
+  try {
+    fs.fsyncSync(fd);
+    const error = libc.library.symbols.posix_fadvise(
+      fd,
+      0n,
+      0n,
+      POSIX_FADV_DONTNEED,
+    );
+    assert.equal(error, 0, `posix_fadvise failed: error ${error}`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Counts the calls of `ThreadFile.prototype.read` (the fallback of `-EAGAIN`) while `use` runs. */
+async function countingThreadReads<T>(
+  use: (count: () => number) => Promise<T>,
+): Promise<T> {
+  const original = ThreadFile.prototype.read;
+  let calls = 0;
+  ThreadFile.prototype.read = function (this: ThreadFile, into, offset) {
+    calls++;
+    return original.call(this, into, offset);
+  };
+  try {
+    return await use(() => calls);
+  } finally {
+    ThreadFile.prototype.read = original;
+  }
+}
+
+/** Counts the ticks of a 1 ms interval while `use` runs. */
+async function countingTicks<T>(
+  use: () => Promise<T>,
+): Promise<{ result: T; ticks: number; elapsedMs: number }> {
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  const start = performance.now();
+  try {
+    const result = await use();
+    return { result, ticks, elapsedMs: performance.now() - start };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function aioNr(): number {
+  return Number(Deno.readTextFileSync("/proc/sys/fs/aio-nr").trim());
+}
+
+/** The AIO contexts of this process: each maps its ring as `/[aio]`. */
+function aioRings(): number {
+  return Deno.readTextFileSync("/proc/self/maps").split("\n")
+    .filter((line) => line.endsWith("/[aio] (deleted)")).length;
+}
+
+/** Other processes that hold AIO contexts now (those whose maps this one may read). */
+function otherAioProcesses(): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    const pid = Number(entry.name);
+    if (!Number.isInteger(pid) || pid === Deno.pid) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${pid}/maps`).includes("/[aio] ")) {
+        pids.push(pid);
+      }
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
+}
+
+/** `fs.aio-nr` and whether another process could change it meanwhile. */
+function aioSnapshot(): { aioNr: number; others: number[] } {
+  return { aioNr: aioNr(), others: otherAioProcesses() };
+}
+
+/**
+ * Checks that `fs.aio-nr` is back to its value in `before`. It counts every
+ * process's contexts: another process's may come and go meanwhile, so it is
+ * polled for a while, and when another process held AIO contexts at either
+ * end the per-process check ({@linkcode aioRings}) has to do.
+ */
+async function assertAioNrBack(
+  before: { aioNr: number; others: number[] },
+): Promise<void> {
+  let now = aioNr();
+  for (let i = 0; i < 20 && now !== before.aioNr; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    now = aioNr();
+  }
+  if (now === before.aioNr) return;
+  const others = [...before.others, ...otherAioProcesses()];
+  if (others.length > 0) {
+    console.warn(
+      `fs.aio-nr ${before.aioNr} -> ${now}, not checked: processes ${
+        [...new Set(others)].join(", ")
+      } use AIO too`,
+    );
+    return;
+  }
+  assert.equal(now, before.aioNr, "fs.aio-nr is not back to its value");
+}
+
+function openDescriptors(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
+function isDirectRangeError(error: unknown): boolean {
+  assert.ok(error instanceof RangeError, `not a RangeError: ${error}`);
+  assert.match(error.message, /O_DIRECT/);
+  const alignment = error.message.match(/multiples? of (\d+)/);
+  assert.ok(alignment, `the message names no alignment: ${error.message}`);
+  assert.equal(4096 % Number(alignment[1]), 0, error.message);
+  return true;
+}
+
+// 1. RWF_NOWAIT: a cold file is read through the thread pool, never in io_submit.
+
+backendTest(
+  "reads of a file evicted from the page cache fall back to the thread pool while timers keep firing",
+  async (context, dir) => {
+    const path = `${dir}/cold.bin`;
+    const data = pattern(32 * MiB, 1);
+    await writeCold(path, data);
+    await using afp = await AIOFile.open(path, "rb", { context });
+    assert.equal(afp.backend, "linux");
+
+    // The whole file in random pieces of 4 KiB to 64 KiB, in random order.
+    const next = random(7);
+    const pieces: [offset: number, size: number][] = [];
+    for (let offset = 0; offset < data.length;) {
+      const size = Math.min(4 * KiB + next(60 * KiB + 1), data.length - offset);
+      pieces.push([offset, size]);
+      offset += size;
+    }
+    for (let i = pieces.length - 1; i > 0; i--) {
+      const j = next(i + 1);
+      [pieces[i], pieces[j]] = [pieces[j], pieces[i]];
+    }
+
+    const { fallbacks, results, ticks, elapsedMs } = await countingThreadReads(
+      async (count) => {
+        const timed = await countingTicks(() =>
+          Promise.all(pieces.map(([offset, size]) => afp.read(size, offset)))
+        );
+        return { ...timed, results: timed.result, fallbacks: count() };
+      },
+    );
+    for (const [i, [offset, size]] of pieces.entries()) {
+      assertBytes(
+        results[i],
+        data.subarray(offset, offset + size),
+        `read(${size}, ${offset})`,
+      );
+    }
+    assert.ok(
+      fallbacks > 0,
+      `no read of the cold file took the thread-pool fallback (${pieces.length} reads)`,
+    );
+    assert.ok(ticks > 0, "a 1 ms interval never fired during the reads");
+    assert.ok(
+      ticks >= elapsedMs / 20,
+      `a 1 ms interval fired ${ticks} times in ${elapsedMs.toFixed(0)} ms`,
+    );
+  },
+  LINUX,
+);
+
+backendTest(
+  "a read whose range is only partly in the page cache returns every byte",
+  async (context, dir) => {
+    const path = `${dir}/partly.bin`;
+    const data = pattern(MiB, 5);
+    await writeCold(path, data);
+    // Bring only the first page back: POSIX_FADV_RANDOM turns readahead off
+    // for this descriptor, so RWF_NOWAIT finds page 0 and misses page 1.
+    const fd = fs.openSync(path, "r");
+    try {
+      const libc = loadLibc();
+      assert.ok(libc.ok);
+      assert.equal(
+        libc.library.symbols.posix_fadvise(fd, 0n, 0n, POSIX_FADV_RANDOM),
+        0,
+      );
+      assert.equal(fs.readSync(fd, new Uint8Array(4096), 0, 4096, 0), 4096);
+    } finally {
+      fs.closeSync(fd);
+    }
+    await using afp = await AIOFile.open(path, "rb", { context });
+    assert.equal(afp.backend, "linux");
+    assertBytes(
+      await afp.read(65536, 0),
+      data.subarray(0, 65536),
+      "read(65536, 0) with only its first page cached",
+    );
+    // The same through the read-to-the-end path.
+    evict(path);
+    const again = fs.openSync(path, "r");
+    try {
+      const libc = loadLibc();
+      assert.ok(libc.ok);
+      libc.library.symbols.posix_fadvise(again, 0n, 0n, POSIX_FADV_RANDOM);
+      fs.readSync(again, new Uint8Array(4096), 0, 4096, 8192);
+    } finally {
+      fs.closeSync(again);
+    }
+    assertBytes(
+      await afp.read(-1, 8192),
+      data.subarray(8192),
+      "read(-1, 8192)",
+    );
+  },
+  LINUX,
+);
+
+// 2. Completions reaped inline resolve in microtasks: timers must still run.
+
+backendTest(
+  "a loop of awaited page-cached reads does not starve a 1 ms interval",
+  async (context, dir) => {
+    const path = `${dir}/warm.bin`;
+    const size = MiB;
+    // Each 32-bit word holds its own index: any read checks itself cheaply.
+    const words = new Uint32Array(size / 4).map((_, i) => i);
+    await Deno.writeFile(path, new Uint8Array(words.buffer));
+    await Deno.readFile(path); // in the page cache, so reads complete inline
+    await using afp = await AIOFile.open(path, "rb", { context });
+    assert.equal(afp.backend, "linux");
+    const next = random(3);
+    const { ticks, elapsedMs } = await countingTicks(async () => {
+      for (let i = 0; i < 20000; i++) {
+        const offset = next(size / 4096) * 4096;
+        const bytes = await afp.read(4096, offset);
+        const view = new DataView(bytes.buffer, bytes.byteOffset, 4096);
+        if (
+          bytes.length !== 4096 ||
+          view.getUint32(0, true) !== offset / 4 ||
+          view.getUint32(4092, true) !== offset / 4 + 1023
+        ) {
+          assert.fail(`read(4096, ${offset}) returned wrong bytes`);
+        }
+      }
+    });
+    assert.ok(ticks > 0, "a 1 ms interval never fired during 20000 reads");
+    assert.ok(
+      ticks >= elapsedMs / 10,
+      `a 1 ms interval fired ${ticks} times in ${elapsedMs.toFixed(0)} ms`,
+    );
+  },
+  LINUX,
+);
+
+// 3. O_DIRECT.
+
+backendTest(
+  "O_DIRECT: aligned reads and writes work, misaligned ones are a RangeError that changes nothing",
+  async (context, dir) => {
+    const path = `${dir}/direct.bin`;
+    await using afp = await AIOFile.open(path, "w+b", {
+      context,
+      direct: true,
+    });
+    assert.equal(afp.backend, "linux");
+    const data = pattern(8192, 2);
+    assert.equal(await afp.write(data, 4096), 8192);
+    assertBytes(await afp.read(8192, 4096), data, "read(8192, 4096)");
+    const expected = new Uint8Array(12288);
+    expected.set(data, 4096);
+    assertBytes(await afp.read(-1), expected, "read(-1)");
+    assertBytes(
+      await afp.read(-1, 8192),
+      expected.subarray(8192),
+      "read(-1, 8192)",
+    );
+    assertBytes(await afp.read(4096, 12288), new Uint8Array(0), "read at EOF");
+
+    const before = await Deno.readFile(path);
+    const misaligned: [string, () => Promise<unknown>][] = [
+      ["read(100, 0)", () => afp.read(100, 0)],
+      ["read(4096, 100)", () => afp.read(4096, 100)],
+      ["read(5000, 4096)", () => afp.read(5000, 4096)],
+      ["write(100 bytes, 0)", () => afp.write(new Uint8Array(100).fill(1), 0)],
+      [
+        "write(100 bytes, 4096)",
+        () => afp.write(new Uint8Array(100).fill(1), 4096),
+      ],
+      [
+        "write(4096 bytes, 100)",
+        () => afp.write(new Uint8Array(4096).fill(1), 100),
+      ],
+      [
+        "write(4096 bytes, 12388)",
+        () => afp.write(new Uint8Array(4096).fill(1), 12388),
+      ],
+    ];
+    for (const [what, operation] of misaligned) {
+      await assert.rejects(operation(), isDirectRangeError, what);
+    }
+    assertBytes(
+      await Deno.readFile(path),
+      before,
+      "the file after misaligned requests",
+    );
+    assert.equal(await afp.size(), 12288);
+
+    // A size that is not a multiple of the alignment: read(-1) still reads it all.
+    await afp.truncate(10000);
+    assertBytes(
+      await afp.read(-1),
+      expected.subarray(0, 10000),
+      "read(-1) of 10000 bytes",
+    );
+    assertBytes(
+      await afp.read(-1, 4096),
+      expected.subarray(4096, 10000),
+      "read(-1, 4096) of 10000 bytes",
+    );
+  },
+  LINUX,
+);
+
+backendTest(
+  "O_DIRECT: many concurrent aligned writes and reads (completed through the eventfd) are all correct",
+  async (context, dir) => {
+    const path = `${dir}/direct-many.bin`;
+    await using afp = await AIOFile.open(path, "w+b", {
+      context,
+      direct: true,
+    });
+    assert.equal(afp.backend, "linux");
+    const blocks = 512;
+    const data = pattern(blocks * 4096, 3);
+    const block = (i: number) => data.subarray(i * 4096, (i + 1) * 4096);
+    const written = await Promise.all(
+      Array.from({ length: blocks }, (_, i) => afp.write(block(i), i * 4096)),
+    );
+    assert.deepEqual(written, Array(blocks).fill(4096));
+    await afp.fsync();
+    // Larger reads too: 16 KiB at every 4 KiB block that has room for one.
+    const reads = await Promise.all([
+      ...Array.from({ length: blocks }, (_, i) => afp.read(4096, i * 4096)),
+      ...Array.from(
+        { length: blocks - 3 },
+        (_, i) => afp.read(16384, i * 4096),
+      ),
+    ]);
+    for (let i = 0; i < blocks; i++) {
+      assertBytes(reads[i], block(i), `read(4096, ${i * 4096})`);
+    }
+    for (let i = 0; i < blocks - 3; i++) {
+      assertBytes(
+        reads[blocks + i],
+        data.subarray(i * 4096, i * 4096 + 16384),
+        `read(16384, ${i * 4096})`,
+      );
+    }
+    assertBytes(await Deno.readFile(path), data, "the file read back by Deno");
+  },
+  LINUX,
+);
+
+// 4. Special files go to the next backend.
+
+backendTest(
+  "special files are served by another backend, directories are refused",
+  async (context, dir) => {
+    {
+      await using afp = await AIOFile.open("/proc/cpuinfo", "r", { context });
+      assert.equal(afp.backend, "thread");
+      assert.match(await afp.read(), /processor/);
+    }
+    {
+      await using afp = await AIOFile.open("/proc/self/stat", "r", {
+        context,
+      });
+      assert.notEqual(afp.backend, "linux");
+      assert.match(await afp.read(), /^\d+ /);
+    }
+    {
+      await using afp = await AIOFile.open("/dev/zero", "rb", { context });
+      assert.notEqual(afp.backend, "linux");
+      assertBytes(await afp.read(8192, 0), new Uint8Array(8192), "/dev/zero");
+    }
+    {
+      const fifo = `${dir}/fifo`;
+      const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+      assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
+      // r+ opens O_RDWR, which never waits for a writer.
+      const afp = await AIOFile.open(fifo, "r+b", { context });
+      try {
+        assert.notEqual(afp.backend, "linux");
+      } finally {
+        await afp.close();
+      }
+    }
+    for (const mode of ["r", "rb", "r+"]) {
+      await assert.rejects(
+        AIOFile.open(dir, mode, { context }),
+        Deno.errors.IsADirectory,
+        `mode ${mode}`,
+      );
+    }
+  },
+  LINUX,
+);
+
+// 5. Backpressure: more requests than maxRequests, and than the backend's slots.
+
+async function roundTrip(
+  afp: AIOFile<"w+b">,
+  blocks: number,
+  seed: number,
+): Promise<void> {
+  const data = pattern(blocks * 4096, seed);
+  const block = (i: number) => data.subarray(i * 4096, (i + 1) * 4096);
+  const written = await Promise.all(
+    Array.from({ length: blocks }, (_, i) => afp.write(block(i), i * 4096)),
+  );
+  assert.ok(written.every((n) => n === 4096), "a write was short");
+  const reads = await Promise.all(
+    Array.from({ length: blocks }, (_, i) => afp.read(4096, i * 4096)),
+  );
+  for (let i = 0; i < blocks; i++) {
+    assertBytes(reads[i], block(i), `block ${i}`);
+  }
+  // Reads and writes at once, at distinct offsets.
+  const again = pattern(blocks * 4096, seed + 1);
+  const half = blocks >> 1;
+  const mixed = await Promise.all(
+    Array.from(
+      { length: blocks },
+      (_, i) =>
+        i < half
+          ? afp.read(4096, i * 4096)
+          : afp.write(again.subarray(i * 4096, (i + 1) * 4096), i * 4096),
+    ),
+  );
+  for (let i = 0; i < half; i++) {
+    assertBytes(mixed[i] as Uint8Array, block(i), `block ${i}, mixed`);
+  }
+  const after = await afp.read(-1);
+  assertBytes(
+    after.subarray(0, half * 4096),
+    data.subarray(0, half * 4096),
+    "first half",
+  );
+  assertBytes(
+    after.subarray(half * 4096),
+    again.subarray(half * 4096),
+    "second half, rewritten",
+  );
+}
+
+backendTest(
+  "maxRequests far below the requests in flight: 5000 reads and writes all complete",
+  async (_context, dir) => {
+    await using context = createContext({ backend: "linux", maxRequests: 4 });
+    await using afp = await AIOFile.open(`${dir}/small.bin`, "w+b", {
+      context,
+    });
+    assert.equal(afp.backend, "linux");
+    await roundTrip(afp, 5000, 11);
+  },
+  LINUX,
+);
+
+backendTest(
+  `more requests in flight than the backend's ${SLOTS} slots all complete`,
+  async (_context, dir) => {
+    await using context = createContext({
+      backend: "linux",
+      maxRequests: 1024,
+    });
+    assert.ok(1024 > SLOTS);
+    {
+      await using afp = await AIOFile.open(`${dir}/buffered.bin`, "w+b", {
+        context,
+      });
+      assert.equal(afp.backend, "linux");
+      await roundTrip(afp, 3000, 21);
+    }
+    {
+      // O_DIRECT requests stay in the kernel: the slots really run out.
+      await using afp = await AIOFile.open(`${dir}/direct.bin`, "w+b", {
+        context,
+        direct: true,
+      });
+      assert.equal(afp.backend, "linux");
+      await roundTrip(afp, 2000, 31);
+    }
+  },
+  LINUX,
+);
+
+// 6. Closing.
+
+backendTest(
+  "context.close() with 500 reads in flight waits for them; nothing leaks",
+  async (_context, dir) => {
+    const aioBefore = aioSnapshot();
+    const ringsBefore = aioRings();
+    const context = createContext({ backend: "linux" });
+    const data = pattern(2 * MiB, 41);
+    const coldPath = `${dir}/cold.bin`;
+    await writeCold(coldPath, data);
+    const cold = await AIOFile.open(coldPath, "rb", { context });
+    const direct = await AIOFile.open(`${dir}/direct.bin`, "w+b", {
+      context,
+      direct: true,
+    });
+    try {
+      assert.equal(cold.backend, "linux");
+      assert.equal(direct.backend, "linux");
+      assert.equal(aioRings(), ringsBefore + 1, "not one AIO context");
+      await direct.write(data, 0);
+      await direct.fsync();
+
+      let settled = 0;
+      const reads = Array.from({ length: 500 }, (_, i) => {
+        const file = i % 2 === 0 ? cold : direct;
+        const offset = (i * 4096) % data.length;
+        return file.read(4096, offset).then((bytes) => {
+          settled++;
+          assertBytes(bytes, data.subarray(offset, offset + 4096), `read ${i}`);
+        });
+      });
+      const closing = context.close().then(() => settled);
+      assert.equal(context.closed, true);
+      await Promise.all(reads);
+      assert.equal(await closing, 500, "close() resolved before the reads");
+
+      await assert.rejects(cold.read(4096, 0), Deno.errors.BadResource);
+      await assert.rejects(
+        direct.write(data.subarray(0, 4096), 0),
+        Deno.errors.BadResource,
+      );
+      await assert.rejects(
+        AIOFile.open(coldPath, "rb", { context }),
+        Deno.errors.BadResource,
+      );
+      assert.equal(
+        aioRings(),
+        ringsBefore,
+        "the AIO context was not destroyed",
+      );
+      await assertAioNrBack(aioBefore);
+    } finally {
+      await context.close();
+      await cold.close();
+      await direct.close();
+    }
+  },
+  LINUX,
+);
+
+backendTest(
+  "50 contexts made, used and closed in a row leak no AIO context and no descriptor",
+  async (_context, dir) => {
+    const path = `${dir}/file.bin`;
+    await Deno.writeFile(path, pattern(8192, 51));
+    const aioBefore = aioSnapshot();
+    const ringsBefore = aioRings();
+    const fdsBefore = openDescriptors();
+    for (let i = 0; i < 50; i++) {
+      const context = createContext({ backend: "linux" });
+      const afp = await AIOFile.open(path, "r+b", { context });
+      assert.equal(afp.backend, "linux");
+      assert.equal(await afp.write(new Uint8Array([i]), 0), 1);
+      assert.equal((await afp.read(1, 0))[0], i);
+      assert.equal(aioRings(), ringsBefore + 1, `context ${i}: no AIO context`);
+      await afp.close();
+      await context.close();
+    }
+    assert.equal(aioRings(), ringsBefore, "AIO contexts leaked");
+    await assertAioNrBack(aioBefore);
+    assert.equal(openDescriptors(), fdsBefore, "descriptors leaked");
+  },
+  LINUX,
+);
+
+// 7 and 8. Subprocesses.
+
+/** Runs a fixture with every permission and the given environment. */
+function run(
+  fixture: string,
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+): Promise<RunResult> {
+  return runFixture(fixture, ["--allow-all"], { args, env });
+}
+
+const linuxReason = unavailableReason("linux");
+
+function libaioReason(): string | undefined {
+  if (linuxReason !== undefined) return linuxReason;
+  const libaio = loadLibrary(libaioPaths(), LIBAIO_SYMBOLS);
+  if (!libaio.ok) return `libaio.so.1 is not installed (${libaio.reason})`;
+  libaio.library.close();
+  return undefined;
+}
+
+for (
+  const [via, env, reason] of [
+    ["syscall", { AIOFILE_LIBAIO: "0" }, linuxReason],
+    ["libaio", {}, libaioReason()],
+  ] as const
+) {
+  Deno.test({
+    name: `[linux] AIO ${
+      via === "syscall"
+        ? "through raw system calls (AIOFILE_LIBAIO=0)"
+        : "through libaio (AIOFILE_LIBAIO unset)"
+    } serves files` + (reason === undefined ? "" : ` (skipped: ${reason})`),
+    ignore: reason !== undefined,
+    async fn() {
+      await withTempDir(async (dir) => {
+        const result = await run("linux_via.ts", [dir], {
+          AIOFILE_IMPL: "linux",
+          ...env,
+        });
+        const out = report(result);
+        assert.deepEqual(out, {
+          via,
+          raw: true,
+          backend: "linux",
+          defaultBackend: "linux",
+          buffered: true,
+          direct: true,
+          directBackend: "linux",
+        }, show(result));
+      });
+    },
+  });
+}
+
+Deno.test({
+  name:
+    "[linux] a process that leaves reads in flight and files open exits by itself" +
+    (linuxReason === undefined ? "" : ` (skipped: ${linuxReason})`),
+  ignore: linuxReason !== undefined,
+  async fn() {
+    await withTempDir(async (dir) => {
+      await Deno.mkdir(`${dir}/shared`);
+      const [mine, shared] = await Promise.all([
+        run("linux_leave_reads.ts", [dir], { AIOFILE_IMPL: "linux" }),
+        run("leave_open.ts", [`${dir}/shared`], { AIOFILE_IMPL: "linux" }),
+      ]);
+      const out = report(mine);
+      assert.deepEqual(out.backends, ["linux", "linux", "linux"], show(mine));
+      assert.equal(out.started, 3 * 64, show(mine));
+      const { backends } = report(shared);
+      assert.deepEqual(backends, Array(8).fill("linux"), show(shared));
+    });
+  },
+});
