@@ -865,3 +865,29 @@ backendTest(
     assert.equal(await Deno.readTextFile(path), "HELLO world!?");
   },
 );
+
+backendTest(
+  "a caller's buffer changed, resized or transferred right after write() does not change what is written",
+  async (context, dir) => {
+    await using afp = await AIOFile.open(`${dir}/a.bin`, "w+b", { context });
+    const resizable = new ArrayBuffer(8192, { maxByteLength: 16384 });
+    const view = new Uint8Array(resizable).fill(1);
+    const written = afp.write(view, 0);
+    resizable.resize(0);
+    const shared = new Uint8Array(new SharedArrayBuffer(4096)).fill(2);
+    const sharedWrite = afp.write(shared, 8192);
+    shared.fill(9);
+    const moved = new Uint8Array(4096).fill(3);
+    const movedWrite = afp.write(moved, 12288);
+    moved.buffer.transfer();
+    assert.deepEqual(await Promise.all([written, sharedWrite, movedWrite]), [
+      8192,
+      4096,
+      4096,
+    ]);
+    const back = await afp.read();
+    assert.ok(back.subarray(0, 8192).every((b) => b === 1));
+    assert.ok(back.subarray(8192, 12288).every((b) => b === 2));
+    assert.ok(back.subarray(12288).every((b) => b === 3));
+  },
+);

@@ -13,11 +13,12 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { AIOFile, createContext } from "../mod.ts";
-import { SLOTS } from "../impl/linux.ts";
+import { LinuxBackend, SLOTS } from "../impl/linux.ts";
+import { CannotServe } from "../impl/backend.ts";
 import { ThreadFile } from "../impl/thread.ts";
 import { unavailableReason } from "../impl/select.ts";
 import { loadLibc } from "../ffi/libc.ts";
-import { LIBAIO_SYMBOLS, libaioPaths } from "../ffi/libaio.ts";
+import { type AioCalls, LIBAIO_SYMBOLS, libaioPaths } from "../ffi/libaio.ts";
 import { loadLibrary } from "../ffi/load.ts";
 import { report, runFixture, type RunResult, show } from "./subprocess.ts";
 import { backendTest, withTempDir } from "./backends.ts";
@@ -735,5 +736,52 @@ Deno.test({
       const { backends } = report(shared);
       assert.deepEqual(backends, Array(8).fill("linux"), show(shared));
     });
+  },
+});
+
+Deno.test({
+  name:
+    "[linux] io_setup failing (EAGAIN: aio-max-nr reached) hands every file on" +
+    (unavailableReason("linux") === undefined
+      ? ""
+      : ` (skipped: ${unavailableReason("linux")})`),
+  ignore: unavailableReason("linux") !== undefined,
+  async fn() {
+    const libc = loadLibc();
+    if (!libc.ok) throw new Error(libc.reason);
+    for (const errno of [11, 22, 38, 1]) { // EAGAIN, EINVAL, ENOSYS, EPERM
+      const refusing: AioCalls = {
+        via: "syscall",
+        setup: () => -errno,
+        destroy: () => 0,
+        submit: () => -9,
+        getEvents: () => 0,
+      };
+      const backend = new LinuxBackend(libc.library, refusing);
+      await withTempDir(async (dir) => {
+        await assert.rejects(
+          backend.open({
+            kind: "path",
+            path: `${dir}/new.txt`,
+            flags: {
+              read: true,
+              write: true,
+              append: false,
+              create: false,
+              createNew: true,
+              truncate: false,
+              direct: false,
+            },
+          }),
+          (error: Error) =>
+            error instanceof CannotServe &&
+            /io_setup failed/.test(error.message),
+        );
+        // Refused before opening: the file of mode "x" was not created, so the
+        // next backend can still create it.
+        await assert.rejects(Deno.stat(`${dir}/new.txt`), Deno.errors.NotFound);
+      });
+      await backend.close();
+    }
   },
 });
