@@ -1,0 +1,525 @@
+/**
+ * What the two kernel-queue backends (`linux`: native AIO, `uring`: io_uring)
+ * share: request slots, one submission per tick, inline reaping, one eventfd
+ * waiter, yielding to the event loop, file routing, `O_DIRECT`, and the file
+ * class. A subclass only says how to start its queue, how to describe a request
+ * to the kernel, how to submit the queued ones, how to reap, and how to stop.
+ *
+ * - **Batching.** Requests made in one tick wait in a queue; one submission
+ *   takes them all, then the backend reaps at once what is already done
+ *   (page-cache hits complete during the submission).
+ * - **Completions.** The kernel signals completions on an eventfd. While
+ *   requests remain in the kernel, one nonblocking FFI `read()` of that eventfd
+ *   waits on Deno's thread pool; when it returns, the backend reaps until nothing
+ *   is ready and waits again only if requests remain. An idle process has no
+ *   call parked, so it exits.
+ * - **Memory.** The kernel only sees memory the library owns: the backend's own
+ *   arrays, and the buffers `AIOFile` allocates for reads and copies for writes,
+ *   each held by its request until the completion is reaped. `O_DIRECT` requests
+ *   use an aligned buffer of the backend's, copied in and out.
+ * - **Fairness.** Completions reaped inline resolve in microtasks; every
+ *   {@linkcode YIELD_EVERY_MS} the next submission waits for a macrotask
+ *   (`setImmediate`) so timers keep firing.
+ *
+ * @module
+ */
+
+import { setImmediate } from "node:timers";
+import type { Stats } from "node:fs";
+import { currentArch } from "../ffi/arch.ts";
+import { addressOf, fixedMemory, lastErrno, type Libc } from "../ffi/libc.ts";
+import { errorFromErrno } from "../src/errors.ts";
+import { Semaphore } from "../src/semaphore.ts";
+import {
+  type Backend,
+  type BackendFile,
+  type BackendName,
+  CannotServe,
+  type OpenTarget,
+} from "./backend.ts";
+import {
+  closeDescriptor,
+  openDescriptor,
+  posixOpenFlags,
+  statDescriptor,
+} from "./descriptor.ts";
+import { trackForeignCall } from "./pending.ts";
+import { POOL_CALLS, ThreadFile } from "./thread.ts";
+
+/** Requests one backend keeps in the kernel at most (the size of its queue). */
+export const SLOTS = 128;
+
+/** How long completions may resolve in microtasks only before a macrotask is let in. */
+export const YIELD_EVERY_MS = 1;
+
+/** The operations a kernel queue performs. */
+export type RingOp = "read" | "write" | "fsync" | "fdatasync";
+
+const EAGAIN = 11;
+const EINVAL = 22;
+const EOPNOTSUPP = 95;
+const EFD_CLOEXEC = 0o2000000;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const AT_EMPTY_PATH = 0x1000;
+const STATX_DIOALIGN = 0x2000;
+const PAGE = 4096;
+
+/** `f_type` of file systems whose files are not for kernel queues. */
+const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
+  [0x9fa0, "procfs"],
+  [0x62656572, "sysfs"],
+  [0x64626720, "debugfs"],
+  [0x74726163, "tracefs"],
+  [0x73636673, "securityfs"],
+  [0x27e0eb, "cgroupfs"],
+  [0x63677270, "cgroup2fs"],
+  [0x62656570, "configfs"],
+  [0xcafe4a11, "bpffs"],
+  [0x6165676c, "pstorefs"],
+  [0xde5e81e4, "efivarfs"],
+]);
+
+/** Stores a non-negative safe integer as a little-endian u64 without a BigInt. */
+export function setU64(view: DataView, at: number, value: number): void {
+  view.setUint32(at, value >>> 0, true);
+  view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
+}
+
+/** One request between its submission and its completion. */
+interface Request {
+  readonly file: RingFile;
+  readonly op: RingOp;
+  /** The memory the kernel reads or writes: held until the completion is reaped. */
+  readonly buffer: Uint8Array | undefined;
+  /** Serves the request another way after `-EAGAIN`/`-EOPNOTSUPP` (a miss under `RWF_NOWAIT`). */
+  readonly fallback: (() => Promise<number>) | undefined;
+  readonly resolve: (result: number) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Setup = { ok: true } | { ok: false; reason: string };
+
+/** The base of the kernel-queue backends. */
+export abstract class RingBackend implements Backend {
+  abstract readonly name: BackendName;
+  /** Whether buffered reads should carry `RWF_NOWAIT` (a queue that would block on a miss). */
+  protected abstract readonly nowaitReads: boolean;
+  /** The loaded C library. */
+  protected readonly libc: Libc;
+  readonly #pool = new Semaphore(POOL_CALLS);
+  #setup: Setup | undefined;
+  #eventfd = -1;
+  readonly #requests: (Request | undefined)[] = new Array(SLOTS);
+  readonly #free: number[] = [];
+  readonly #slotWaiters: (() => void)[] = [];
+  readonly #queued: number[] = [];
+  #inKernel = 0;
+  #flushPending = false;
+  #waiter: Promise<void> | undefined;
+  /** The eventfd count, written by the waiter on a pool thread. */
+  readonly #counter = fixedMemory(BigUint64Array, 8);
+  #lastMacrotask = performance.now();
+  #closed = false;
+
+  /** @param libc The loaded C library. */
+  constructor(libc: Libc) {
+    this.libc = libc;
+    for (let slot = SLOTS - 1; slot >= 0; slot--) this.#free.push(slot);
+  }
+
+  /**
+   * Starts the kernel queue, which signals completions on `eventfd`; returns why
+   * it cannot, or `undefined`.
+   */
+  protected abstract start(eventfd: number): string | undefined;
+
+  /** Describes one request to the kernel in `slot`, ready for {@linkcode submitQueued}. */
+  protected abstract prepare(
+    slot: number,
+    op: RingOp,
+    fd: number,
+    address: bigint,
+    length: number,
+    offset: number,
+    nowait: boolean,
+  ): void;
+
+  /** Submits the queued slots in order; resolves to how many the kernel took, or `-errno` for the first. */
+  protected abstract submitQueued(slots: readonly number[]): number;
+
+  /**
+   * Calls `complete` for completions ready now; returns true when more may be
+   * ready (a full batch), so that the caller asks again.
+   */
+  protected abstract reapReady(
+    complete: (slot: number, res: number) => void,
+  ): boolean;
+
+  /** Releases the kernel queue; nothing is in flight any more. */
+  protected abstract stop(): void;
+
+  /** Why this queue must not serve a file of this kind, or `undefined`. */
+  protected refuses(stats: Stats, fsType: number): string | undefined {
+    if (!stats.isFile()) {
+      return "not a regular file (pipes, sockets and devices go to the next backend)";
+    }
+    const pseudo = PSEUDO_FILE_SYSTEMS.get(fsType);
+    return pseudo === undefined ? undefined : `a ${pseudo} file`;
+  }
+
+  /** Requests in the kernel right now. */
+  get inKernel(): number {
+    return this.#inKernel;
+  }
+
+  /** The address of a buffer (kept referenced by the caller while the kernel uses it). */
+  addressOf(buffer: Uint8Array): bigint {
+    return addressOf(this.libc, buffer);
+  }
+
+  #ensureSetup(): Setup {
+    if (this.#setup !== undefined) return this.#setup;
+    const eventfd = this.libc.symbols.eventfd(0, EFD_CLOEXEC);
+    if (eventfd < 0) {
+      const errno = lastErrno(this.libc);
+      return this.#setup = {
+        ok: false,
+        reason: `eventfd failed: errno ${errno}`,
+      };
+    }
+    const failure = this.start(eventfd);
+    if (failure !== undefined) {
+      this.libc.symbols.close(eventfd);
+      return this.#setup = { ok: false, reason: failure };
+    }
+    this.#eventfd = eventfd;
+    return this.#setup = { ok: true };
+  }
+
+  async open(target: OpenTarget): Promise<BackendFile> {
+    if (target.kind === "fsfile") {
+      throw new CannotServe("a Deno.FsFile exposes no file descriptor");
+    }
+    // Before the file is opened: a file created here (mode x) must not be
+    // handed on after it exists.
+    const setup = this.#ensureSetup();
+    if (!setup.ok) throw new CannotServe(setup.reason);
+    const { path, flags } = target;
+    const fd = await openDescriptor(path, posixOpenFlags(flags));
+    try {
+      const stats = await statDescriptor(fd);
+      if (stats.isDirectory()) throw errorFromErrno(21, "open", path);
+      const refusal = this.refuses(stats, this.#fileSystemType(fd));
+      if (refusal !== undefined) throw new CannotServe(refusal);
+      const direct = flags.direct ? this.#directAlignment(fd, path) : undefined;
+      const threads = new ThreadFile(this.libc, this.#pool, fd, path);
+      return new RingFile(this, fd, path, threads, this.nowaitReads, direct);
+    } catch (error) {
+      await closeDescriptor(fd);
+      throw error;
+    }
+  }
+
+  #fileSystemType(fd: number): number {
+    const statfs = new BigInt64Array(16); // struct statfs is 120 bytes; f_type first
+    if (this.libc.symbols.fstatfs(fd, statfs) !== 0) return 0;
+    return Number(statfs[0]);
+  }
+
+  /** Makes sure the descriptor has `O_DIRECT` and returns the alignment it needs. */
+  #directAlignment(
+    fd: number,
+    path: string,
+  ): { memory: number; offset: number } {
+    const O_DIRECT = currentArch()!.O_DIRECT;
+    const { fcntl, statx } = this.libc.symbols;
+    const flags = fcntl(fd, F_GETFL, 0n);
+    if (flags >= 0 && (flags & O_DIRECT) === 0) {
+      if (fcntl(fd, F_SETFL, BigInt(flags | O_DIRECT)) !== 0) {
+        throw errorFromErrno(lastErrno(this.libc), "fcntl", path);
+      }
+    }
+    const buf = new Uint8Array(256);
+    const view = new DataView(buf.buffer);
+    const empty = fixedMemory(Uint8Array, 1);
+    const ok = statx(fd, empty, AT_EMPTY_PATH, STATX_DIOALIGN, buf) === 0 &&
+      (view.getUint32(0, true) & STATX_DIOALIGN) !== 0;
+    const memory = ok ? view.getUint32(0x98, true) : PAGE;
+    const offset = ok ? view.getUint32(0x9c, true) : PAGE;
+    if (ok && offset === 0) {
+      throw new CannotServe("the file system does not support O_DIRECT here");
+    }
+    return { memory: Math.max(memory, 1), offset: Math.max(offset, 1) };
+  }
+
+  /**
+   * Queues one request; it goes to the kernel with the others of this tick.
+   * `buffer` must be owned by the library until the promise settles.
+   */
+  submit(
+    file: RingFile,
+    op: RingOp,
+    buffer: Uint8Array | undefined,
+    offset: number,
+    nowait: boolean,
+    fallback?: () => Promise<number>,
+  ): Promise<number> {
+    if (this.#closed) {
+      return Promise.reject(
+        new Deno.errors.BadResource("The backend is closed"),
+      );
+    }
+    const slot = this.#free.pop();
+    if (slot === undefined) {
+      return new Promise<void>((resolve) => this.#slotWaiters.push(resolve))
+        .then(() => this.submit(file, op, buffer, offset, nowait, fallback));
+    }
+    const length = buffer?.length ?? 0;
+    let address = 0n;
+    if (length > 0) {
+      // A typed array of up to 64 bytes lives on the V8 heap; asking for its
+      // buffer moves its memory off the heap, for good, before the kernel sees it.
+      void buffer!.buffer;
+      address = addressOf(this.libc, buffer!);
+    }
+    this.prepare(slot, op, file.fd, address, length, offset, nowait);
+    return new Promise<number>((resolve, reject) => {
+      this.#requests[slot] = { file, op, buffer, fallback, resolve, reject };
+      this.#queued.push(slot);
+      this.#scheduleFlush();
+    });
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushPending) return;
+    this.#flushPending = true;
+    if (performance.now() - this.#lastMacrotask < YIELD_EVERY_MS) {
+      queueMicrotask(() => this.#flush());
+    } else {
+      setImmediate(() => {
+        this.#lastMacrotask = performance.now();
+        this.#flush();
+      });
+    }
+  }
+
+  /** Submits everything queued (in one call unless the kernel takes part), then reaps. */
+  #flush(): void {
+    this.#flushPending = false;
+    if (this.#closed) return;
+    const queued = this.#queued;
+    while (queued.length > 0) {
+      const accepted = this.submitQueued(queued);
+      if (accepted > 0) {
+        this.#inKernel += accepted;
+        queued.splice(0, accepted);
+      } else {
+        // The first request was refused (-errno): it fails alone.
+        this.#inKernel++;
+        this.#complete(queued.shift()!, accepted < 0 ? accepted : -EAGAIN);
+      }
+    }
+    this.#reap();
+    this.#arm();
+  }
+
+  readonly #completeRef = (slot: number, res: number) =>
+    this.#complete(slot, res);
+
+  #reap(): void {
+    while (this.#inKernel > 0 && this.reapReady(this.#completeRef)) {
+      // a full batch: more may be ready
+    }
+  }
+
+  #complete(slot: number, res: number): void {
+    const request = this.#requests[slot]!;
+    this.#requests[slot] = undefined;
+    this.#inKernel--;
+    this.#free.push(slot);
+    this.#slotWaiters.shift()?.();
+    if (res >= 0) {
+      request.resolve(res);
+    } else if (
+      (res === -EAGAIN || res === -EOPNOTSUPP) && request.fallback !== undefined
+    ) {
+      if (res === -EOPNOTSUPP) request.file.nowaitUnsupported();
+      request.fallback().then(request.resolve, request.reject);
+    } else {
+      request.reject(this.#error(request, -res));
+    }
+  }
+
+  #error(request: Request, errno: number): Error {
+    const { file, op } = request;
+    if (errno === EINVAL && file.alignment > 1) {
+      return new RangeError(
+        `O_DIRECT ${op} of '${file.path}' was refused (EINVAL): offsets and lengths must be multiples of ${file.alignment}`,
+      );
+    }
+    return errorFromErrno(errno, op, file.path);
+  }
+
+  /** Keeps one waiter on the eventfd while requests remain in the kernel. */
+  #arm(): void {
+    if (this.#waiter !== undefined || this.#inKernel === 0 || this.#closed) {
+      return;
+    }
+    const { read_wait } = this.libc.symbols;
+    this.#waiter = trackForeignCall(() =>
+      read_wait(this.#eventfd, this.#counter, 8n)
+    ).then(() => {
+      this.#waiter = undefined;
+      this.#lastMacrotask = performance.now();
+      if (this.#closed) return;
+      this.#reap();
+      this.#arm();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#waiter !== undefined) {
+      // Wake the waiter: never close the eventfd while a pool thread reads it.
+      const one = fixedMemory(BigUint64Array, 8);
+      one[0] = 1n;
+      this.libc.symbols.write(this.#eventfd, one, 8n);
+      await this.#waiter;
+    }
+    if (this.#setup?.ok) {
+      this.stop(); // waits for, or discards, anything still in the kernel
+      this.libc.symbols.close(this.#eventfd);
+    }
+    for (let slot = 0; slot < SLOTS; slot++) {
+      const request = this.#requests[slot];
+      if (request === undefined) continue;
+      this.#requests[slot] = undefined;
+      request.reject(new Deno.errors.BadResource("The backend was closed"));
+    }
+  }
+}
+
+/** A file served by a kernel queue. */
+export class RingFile implements BackendFile {
+  readonly fd: number;
+  readonly path: string;
+  readonly endOnShortRead = true;
+  readonly alignment: number;
+  readonly #ring: RingBackend;
+  readonly #threads: ThreadFile;
+  readonly #memoryAlignment: number;
+  #nowait: boolean;
+
+  constructor(
+    ring: RingBackend,
+    fd: number,
+    path: string,
+    threads: ThreadFile,
+    nowaitReads: boolean,
+    direct: { memory: number; offset: number } | undefined,
+  ) {
+    this.#ring = ring;
+    this.fd = fd;
+    this.path = path;
+    this.#threads = threads;
+    this.alignment = direct?.offset ?? 1;
+    this.#memoryAlignment = direct?.memory ?? 1;
+    this.#nowait = nowaitReads && direct === undefined;
+  }
+
+  /** The file system refused `RWF_NOWAIT`: submit buffered reads without it. */
+  nowaitUnsupported(): void {
+    this.#nowait = false;
+  }
+
+  #checkAlignment(op: RingOp, length: number, offset: number): void {
+    const a = this.alignment;
+    if (offset % a !== 0 || length % a !== 0) {
+      throw new RangeError(
+        `O_DIRECT ${op} of '${this.path}' at offset ${offset} of ${length} bytes: both must be multiples of ${a}`,
+      );
+    }
+  }
+
+  /** An aligned buffer of the backend's for `O_DIRECT`: the view of `length` bytes in it. */
+  #aligned(length: number): Uint8Array {
+    const align = Math.max(this.#memoryAlignment, PAGE);
+    const raw = new Uint8Array(length + align);
+    const address = Number(this.#ring.addressOf(raw) % BigInt(align));
+    const start = address === 0 ? 0 : align - address;
+    return raw.subarray(start, start + length);
+  }
+
+  async read(into: Uint8Array, offset: number): Promise<number> {
+    if (this.alignment === 1) {
+      const nowait = this.#nowait;
+      const n = await this.#ring.submit(
+        this,
+        "read",
+        into,
+        offset,
+        nowait,
+        () => this.#threads.read(into, offset),
+      );
+      if (n === 0 || n === into.length || !nowait) return n;
+      // RWF_NOWAIT stops at the first page not in the cache: the pool reads
+      // the rest (0 bytes at the end of the file).
+      return n + await this.#threads.read(into.subarray(n), offset + n);
+    }
+    this.#checkAlignment("read", into.length, offset);
+    const bounce = this.#aligned(into.length);
+    const n = await this.#ring.submit(this, "read", bounce, offset, false);
+    into.set(bounce.subarray(0, n));
+    return n;
+  }
+
+  write(data: Uint8Array, offset: number): Promise<number> {
+    if (this.alignment === 1) {
+      return this.#ring.submit(this, "write", data, offset, false);
+    }
+    try {
+      this.#checkAlignment("write", data.length, offset);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const bounce = this.#aligned(data.length);
+    bounce.set(data);
+    return this.#ring.submit(this, "write", bounce, offset, false);
+  }
+
+  async fsync(): Promise<void> {
+    await this.#ring.submit(
+      this,
+      "fsync",
+      undefined,
+      0,
+      false,
+      () => this.#threads.fsync().then(() => 0),
+    );
+  }
+
+  async fdatasync(): Promise<void> {
+    await this.#ring.submit(
+      this,
+      "fdatasync",
+      undefined,
+      0,
+      false,
+      () => this.#threads.fdatasync().then(() => 0),
+    );
+  }
+
+  truncate(length: number): Promise<void> {
+    return this.#threads.truncate(length);
+  }
+
+  size(): Promise<number> {
+    return this.#threads.size();
+  }
+
+  close(): Promise<void> {
+    return closeDescriptor(this.fd);
+  }
+}
