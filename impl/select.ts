@@ -11,10 +11,12 @@ import {
 } from "./backend.ts";
 import { denoProvider } from "./deno.ts";
 import { linuxProvider } from "./linux.ts";
+import { uringProvider } from "./uring.ts";
 import { threadProvider } from "./thread.ts";
 
 /** Every backend provider, best first. */
 export const PROVIDERS: readonly BackendProvider[] = [
+  uringProvider,
   linuxProvider,
   threadProvider,
   denoProvider,

@@ -16,7 +16,7 @@ import {
 import type { BackendFile, OpenTarget } from "../impl/backend.ts";
 import { DenoBackend } from "../impl/deno.ts";
 import { ThreadBackend } from "../impl/thread.ts";
-import { LinuxBackend } from "../impl/linux.ts";
+import { RingBackend } from "../impl/ring.ts";
 import { availableBackends, unavailableReason } from "../impl/select.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
 import { backendTest, withTempDir } from "./backends.ts";
@@ -54,7 +54,7 @@ function observeBackendCalls(): Observer {
   const classes = [
     DenoBackend.prototype,
     ThreadBackend.prototype,
-    LinuxBackend.prototype,
+    RingBackend.prototype,
   ];
   const originals = classes.map((proto) => proto.open);
   classes.forEach((proto, i) => {

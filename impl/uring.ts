@@ -1,0 +1,324 @@
+/**
+ * The `uring` backend: io_uring in TypeScript (no liburing), submitted and
+ * reaped on the JavaScript thread. The queue machinery it shares with `linux` is
+ * in `ring.ts`; this file maps the rings and says how requests are described,
+ * submitted and reaped.
+ *
+ * - **Rings.** `io_uring_setup`, then the SQ and CQ rings (one mapping with
+ *   `IORING_FEAT_SINGLE_MMAP`) and the SQE array are mapped and read through
+ *   typed arrays over the mapped memory.
+ * - **Memory ordering.** SQE fields and the SQ array are plain stores, then an
+ *   `Atomics.store` of the SQ tail (a full barrier in V8) publishes them; the CQ
+ *   tail is read with `Atomics.load` before the CQEs, and the CQ head is
+ *   published with `Atomics.store` after them. Only this library writes the SQ
+ *   tail and the CQ head.
+ * - **Completions.** Reaped right after every `io_uring_enter` (page-cache hits
+ *   complete during it); the rest wake the eventfd registered with
+ *   `IORING_REGISTER_EVENTFD` (not `_ASYNC`, which stays silent for inline and
+ *   `O_DIRECT` completions). io_uring never blocks the submitter on a cache
+ *   miss (kernel workers take it), so reads need no `RWF_NOWAIT`.
+ * - **Bounds.** At most `SLOTS` requests are in the kernel, the SQ has `SLOTS`
+ *   entries and the CQ twice as many, so neither overflows.
+ *
+ * @module
+ */
+
+import {
+  CQE,
+  IORING_FEAT_SINGLE_MMAP,
+  IORING_FSYNC_DATASYNC,
+  IORING_OFF,
+  IORING_OP,
+  IORING_REGISTER,
+  loadUring,
+  PARAMS,
+  RING_OFFSET,
+  SQE,
+  type UringCalls,
+} from "../ffi/uring.ts";
+import { fixedMemory, type Libc, loadLibc } from "../ffi/libc.ts";
+import { errorFromErrno } from "../src/errors.ts";
+import type { Backend } from "./backend.ts";
+import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
+
+const OPCODES: Record<RingOp, number> = {
+  read: IORING_OP.READ,
+  write: IORING_OP.WRITE,
+  fsync: IORING_OP.FSYNC,
+  fdatasync: IORING_OP.FSYNC,
+};
+
+const IO_URING_OP_SUPPORTED = 1;
+const PROBE_OPS = 256;
+const EINTR = 4;
+const EAGAIN = 11;
+const EBUSY = 16;
+
+/** The mapped rings, gone once unmapped. */
+interface Rings {
+  readonly fd: number;
+  /** The SQ ring's words (head, tail, mask, array, ...). */
+  readonly sq: Uint32Array;
+  /** The CQ ring's words and bytes (the CQEs). */
+  readonly cq: Uint32Array;
+  readonly cqBytes: DataView;
+  readonly sqes: DataView;
+  readonly sqHead: number;
+  readonly sqTail: number;
+  readonly sqMask: number;
+  readonly sqArray: number;
+  readonly cqHead: number;
+  readonly cqTail: number;
+  readonly cqMask: number;
+  readonly cqes: number;
+  readonly unmap: () => void;
+}
+
+function errnoName(errno: number): string {
+  return (errorFromErrno(errno, "io_uring_setup") as Error & { code: string })
+    .code;
+}
+
+/** The `uring` backend. */
+export class UringBackend extends RingBackend {
+  readonly name = "uring" as const;
+  protected readonly nowaitReads = false;
+  readonly #calls: UringCalls;
+  #rings: Rings | undefined;
+  /** The SQ tail including requests prepared but not yet published. */
+  #tail = 0;
+
+  /**
+   * @param libc The loaded C library.
+   * @param calls The io_uring calls.
+   */
+  constructor(libc: Libc, calls: UringCalls) {
+    super(libc);
+    this.#calls = calls;
+  }
+
+  protected start(eventfd: number): string | undefined {
+    const calls = this.#calls;
+    const params = fixedMemory(Uint8Array, PARAMS.SIZE);
+    const fd = calls.setup(SLOTS, params);
+    if (fd < 0) return `io_uring_setup failed: ${errnoName(-fd)}`;
+    const failure = this.#mapAndCheck(fd, params, eventfd);
+    if (typeof failure === "string") {
+      calls.close(fd);
+      return failure;
+    }
+    this.#rings = failure;
+    this.#tail = failure.sq[failure.sqTail];
+    return undefined;
+  }
+
+  #mapAndCheck(
+    fd: number,
+    params: Uint8Array,
+    eventfd: number,
+  ): Rings | string {
+    const calls = this.#calls;
+    const p = new DataView(params.buffer);
+    const word = (at: number) => p.getUint32(at, true);
+    const sqOff = (i: number) => word(PARAMS.sqOff + 4 * i);
+    const cqOff = (i: number) => word(PARAMS.cqOff + 4 * i);
+    const sqEntries = word(PARAMS.sqEntries);
+    const cqEntries = word(PARAMS.cqEntries);
+    const sqSize = sqOff(RING_OFFSET.sqArray) + sqEntries * 4;
+    const cqSize = cqOff(RING_OFFSET.cqes) + cqEntries * CQE.SIZE;
+    const single = (word(PARAMS.features) & IORING_FEAT_SINGLE_MMAP) !== 0;
+    const unmaps: (() => void)[] = [];
+    const map = (length: number, offset: bigint) => {
+      const mapped = calls.map(fd, length, offset);
+      if (typeof mapped === "number") return mapped;
+      unmaps.push(mapped.unmap);
+      return mapped.buffer;
+    };
+    const release = () => unmaps.forEach((unmap) => unmap());
+    const sqRing = map(
+      single ? Math.max(sqSize, cqSize) : sqSize,
+      IORING_OFF.SQ_RING,
+    );
+    const cqRing = single ? sqRing : map(cqSize, IORING_OFF.CQ_RING);
+    const sqes = map(sqEntries * SQE.SIZE, IORING_OFF.SQES);
+    if (
+      typeof sqRing === "number" || typeof cqRing === "number" ||
+      typeof sqes === "number"
+    ) {
+      release();
+      const errno = [sqRing, cqRing, sqes].find((m) => typeof m === "number");
+      return `mapping the rings failed: ${errnoName(-(errno as number))}`;
+    }
+    const unsupported = this.#unsupportedOps(fd);
+    if (unsupported !== undefined) {
+      release();
+      return unsupported;
+    }
+    const efd = fixedMemory(Int32Array, 4);
+    efd[0] = eventfd;
+    const registered = calls.register(
+      fd,
+      IORING_REGISTER.EVENTFD,
+      new Uint8Array(efd.buffer),
+      1,
+    );
+    if (registered < 0) {
+      release();
+      return `registering the eventfd failed: ${errnoName(-registered)}`;
+    }
+    const sq = new Uint32Array(sqRing);
+    return {
+      fd,
+      sq,
+      cq: new Uint32Array(cqRing),
+      cqBytes: new DataView(cqRing),
+      sqes: new DataView(sqes),
+      sqHead: sqOff(RING_OFFSET.head) / 4,
+      sqTail: sqOff(RING_OFFSET.tail) / 4,
+      sqMask: sq[sqOff(RING_OFFSET.ringMask) / 4],
+      sqArray: sqOff(RING_OFFSET.sqArray) / 4,
+      cqHead: cqOff(RING_OFFSET.head) / 4,
+      cqTail: cqOff(RING_OFFSET.tail) / 4,
+      cqMask: new Uint32Array(cqRing)[cqOff(RING_OFFSET.ringMask) / 4],
+      cqes: cqOff(RING_OFFSET.cqes),
+      unmap: release,
+    };
+  }
+
+  /** Why the kernel lacks an operation this backend needs (READ and WRITE came in 5.6). */
+  #unsupportedOps(fd: number): string | undefined {
+    const probe = fixedMemory(Uint8Array, 16 + PROBE_OPS * 8);
+    const result = this.#calls.register(
+      fd,
+      IORING_REGISTER.PROBE,
+      probe,
+      PROBE_OPS,
+    );
+    if (result < 0) {
+      return `the kernel cannot be probed (${
+        errnoName(-result)
+      }): io_uring before 5.6`;
+    }
+    const view = new DataView(probe.buffer);
+    const lastOp = probe[0];
+    for (const [name, op] of Object.entries(IORING_OP)) {
+      const supported = op <= lastOp &&
+        (view.getUint16(16 + op * 8 + 2, true) & IO_URING_OP_SUPPORTED) !== 0;
+      if (!supported) return `the kernel's io_uring lacks ${name}`;
+    }
+    return undefined;
+  }
+
+  protected prepare(
+    slot: number,
+    op: RingOp,
+    fd: number,
+    address: bigint,
+    length: number,
+    offset: number,
+    _nowait: boolean,
+  ): void {
+    const rings = this.#rings!;
+    const index = this.#tail & rings.sqMask;
+    this.#tail = (this.#tail + 1) >>> 0;
+    const sqe = rings.sqes;
+    const base = index * SQE.SIZE;
+    sqe.setUint8(base + SQE.opcode, OPCODES[op]);
+    sqe.setUint8(base + SQE.flags, 0);
+    sqe.setUint16(base + SQE.ioprio, 0, true);
+    sqe.setInt32(base + SQE.fd, fd, true);
+    setU64(sqe, base + SQE.off, offset);
+    sqe.setBigUint64(base + SQE.addr, address, true);
+    sqe.setUint32(base + SQE.len, length, true);
+    sqe.setUint32(
+      base + SQE.opFlags,
+      op === "fdatasync" ? IORING_FSYNC_DATASYNC : 0,
+      true,
+    );
+    setU64(sqe, base + SQE.userData, slot);
+    // The remaining fields (buf_index, personality, splice_fd_in, addr3) stay 0.
+    sqe.setBigUint64(base + 40, 0n, true);
+    sqe.setBigUint64(base + 48, 0n, true);
+    sqe.setBigUint64(base + 56, 0n, true);
+    rings.sq[rings.sqArray + index] = index;
+  }
+
+  protected submitQueued(slots: readonly number[]): number {
+    const rings = this.#rings!;
+    Atomics.store(rings.sq, rings.sqTail, this.#tail); // publishes the SQEs
+    let submitted = 0;
+    for (let attempt = 0; submitted < slots.length; attempt++) {
+      const n = this.#calls.enter(rings.fd, slots.length - submitted, 0, 0);
+      if (n > 0) {
+        submitted += n;
+      } else if (
+        (n === -EINTR || n === -EAGAIN || n === -EBUSY) && attempt < 1000
+      ) {
+        continue; // transient: the SQEs stay in the ring, try again
+      } else {
+        // The ring itself refused (not a request: those fail in their CQE).
+        return submitted > 0 ? submitted : n;
+      }
+    }
+    return submitted;
+  }
+
+  protected reapReady(complete: (slot: number, res: number) => void): boolean {
+    const rings = this.#rings!;
+    let head = rings.cq[rings.cqHead];
+    const tail = Atomics.load(rings.cq, rings.cqTail);
+    while (head !== tail) {
+      const at = rings.cqes + (head & rings.cqMask) * CQE.SIZE;
+      const slot = rings.cqBytes.getUint32(at + CQE.userData, true);
+      const res = rings.cqBytes.getInt32(at + CQE.res, true);
+      head = (head + 1) >>> 0;
+      complete(slot, res);
+    }
+    Atomics.store(rings.cq, rings.cqHead, head);
+    return false;
+  }
+
+  protected stop(): void {
+    const rings = this.#rings;
+    if (rings === undefined) return;
+    this.#rings = undefined; // no view is touched after munmap
+    rings.unmap();
+    this.#calls.close(rings.fd); // the kernel finishes what is in flight
+  }
+}
+
+let probed: string | undefined | null = null;
+
+/**
+ * Whether this process may set up a ring at all (`kernel.io_uring_disabled`,
+ * seccomp in containers, old kernels): tried once, with a ring of one entry.
+ */
+function probe(calls: UringCalls): string | undefined {
+  if (probed !== null) return probed;
+  const params = fixedMemory(Uint8Array, PARAMS.SIZE);
+  const fd = calls.setup(1, params);
+  if (fd < 0) return probed = `io_uring_setup failed: ${errnoName(-fd)}`;
+  calls.close(fd);
+  return probed = undefined;
+}
+
+/** Describes the `uring` backend: Linux, unscoped FFI permission, io_uring allowed. */
+export const uringProvider = {
+  name: "uring" as const,
+  unavailableReason(): string | undefined {
+    if (Deno.build.os !== "linux") {
+      return `needs Linux (this is ${Deno.build.os})`;
+    }
+    const libc = loadLibc();
+    if (!libc.ok) return libc.reason;
+    const uring = loadUring(libc.library);
+    return uring.ok ? probe(uring.calls) : uring.reason;
+  },
+  create(): Backend {
+    const libc = loadLibc();
+    if (!libc.ok) throw new Error(libc.reason);
+    const uring = loadUring(libc.library);
+    if (!uring.ok) throw new Error(uring.reason);
+    return new UringBackend(libc.library, uring.calls);
+  },
+};
