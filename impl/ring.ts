@@ -452,22 +452,28 @@ export class RingFile implements BackendFile {
     return raw.subarray(start, start + length);
   }
 
-  async read(into: Uint8Array, offset: number): Promise<number> {
-    if (this.alignment === 1) {
-      const nowait = this.#nowait;
-      const n = await this.#ring.submit(
-        this,
-        "read",
-        into,
-        offset,
-        nowait,
-        () => this.#threads.read(into, offset),
-      );
-      if (n === 0 || n === into.length || !nowait) return n;
-      // RWF_NOWAIT stops at the first page not in the cache: the pool reads
-      // the rest (0 bytes at the end of the file).
-      return n + await this.#threads.read(into.subarray(n), offset + n);
+  read(into: Uint8Array, offset: number): Promise<number> {
+    if (this.alignment !== 1) return this.#readDirect(into, offset);
+    if (!this.#nowait) {
+      return this.#ring.submit(this, "read", into, offset, false);
     }
+    return this.#ring.submit(
+      this,
+      "read",
+      into,
+      offset,
+      true,
+      () => this.#threads.read(into, offset),
+    ).then((n) =>
+      n === 0 || n === into.length
+        ? n
+        // RWF_NOWAIT stops at the first page not in the cache: the pool reads
+        // the rest (0 bytes at the end of the file).
+        : this.#threads.read(into.subarray(n), offset + n).then((m) => n + m)
+    );
+  }
+
+  async #readDirect(into: Uint8Array, offset: number): Promise<number> {
     this.#checkAlignment("read", into.length, offset);
     const bounce = this.#aligned(into.length);
     const n = await this.#ring.submit(this, "read", bounce, offset, false);
