@@ -15,6 +15,8 @@ import * as fs from "node:fs";
 import { AIOFile, createContext } from "../mod.ts";
 import { LinuxBackend, SLOTS } from "../impl/linux.ts";
 import { CannotServe } from "../impl/backend.ts";
+import { UringBackend } from "../impl/uring.ts";
+import type { UringCalls } from "../ffi/uring.ts";
 import { ThreadFile } from "../impl/thread.ts";
 import { availableBackends, unavailableReason } from "../impl/select.ts";
 import { loadLibc } from "../ffi/libc.ts";
@@ -24,6 +26,8 @@ import { report, runFixture, type RunResult, show } from "./subprocess.ts";
 import { backendTest, withTempDir } from "./backends.ts";
 
 const LINUX = { only: ["linux"] } as const;
+/** The kernel-queue backends, which share impl/ring.ts. */
+const QUEUES = { only: ["uring", "linux"] } as const;
 const POSIX_FADV_RANDOM = 1;
 const POSIX_FADV_DONTNEED = 4;
 const KiB = 1024;
@@ -302,7 +306,7 @@ backendTest(
 
 backendTest(
   "a loop of awaited page-cached reads does not starve a 1 ms interval",
-  async (context, dir) => {
+  async (context, dir, backend) => {
     const path = `${dir}/warm.bin`;
     const size = MiB;
     // Each 32-bit word holds its own index: any read checks itself cheaply.
@@ -310,7 +314,7 @@ backendTest(
     await Deno.writeFile(path, new Uint8Array(words.buffer));
     await Deno.readFile(path); // in the page cache, so reads complete inline
     await using afp = await AIOFile.open(path, "rb", { context });
-    assert.equal(afp.backend, "linux");
+    assert.equal(afp.backend, backend);
     const next = random(3);
     const { ticks, elapsedMs } = await countingTicks(async () => {
       for (let i = 0; i < 20000; i++) {
@@ -332,20 +336,20 @@ backendTest(
       `a 1 ms interval fired ${ticks} times in ${elapsedMs.toFixed(0)} ms`,
     );
   },
-  LINUX,
+  QUEUES,
 );
 
 // 3. O_DIRECT.
 
 backendTest(
   "O_DIRECT: aligned reads and writes work, misaligned ones are a RangeError that changes nothing",
-  async (context, dir) => {
+  async (context, dir, backend) => {
     const path = `${dir}/direct.bin`;
     await using afp = await AIOFile.open(path, "w+b", {
       context,
       direct: true,
     });
-    assert.equal(afp.backend, "linux");
+    assert.equal(afp.backend, backend);
     const data = pattern(8192, 2);
     assert.equal(await afp.write(data, 4096), 8192);
     assertBytes(await afp.read(8192, 4096), data, "read(8192, 4096)");
@@ -401,18 +405,18 @@ backendTest(
       "read(-1, 4096) of 10000 bytes",
     );
   },
-  LINUX,
+  QUEUES,
 );
 
 backendTest(
   "O_DIRECT: many concurrent aligned writes and reads (completed through the eventfd) are all correct",
-  async (context, dir) => {
+  async (context, dir, backend) => {
     const path = `${dir}/direct-many.bin`;
     await using afp = await AIOFile.open(path, "w+b", {
       context,
       direct: true,
     });
-    assert.equal(afp.backend, "linux");
+    assert.equal(afp.backend, backend);
     const blocks = 512;
     const data = pattern(blocks * 4096, 3);
     const block = (i: number) => data.subarray(i * 4096, (i + 1) * 4096);
@@ -441,14 +445,14 @@ backendTest(
     }
     assertBytes(await Deno.readFile(path), data, "the file read back by Deno");
   },
-  LINUX,
+  QUEUES,
 );
 
 // 4. Special files go to the next backend.
 
 backendTest(
   "special files are served by another backend, directories are refused",
-  async (context, dir) => {
+  async (context, dir, backend) => {
     {
       await using afp = await AIOFile.open("/proc/cpuinfo", "r", { context });
       assert.equal(afp.backend, "thread");
@@ -458,12 +462,12 @@ backendTest(
       await using afp = await AIOFile.open("/proc/self/stat", "r", {
         context,
       });
-      assert.notEqual(afp.backend, "linux");
+      assert.notEqual(afp.backend, backend);
       assert.match(await afp.read(), /^\d+ /);
     }
     {
       await using afp = await AIOFile.open("/dev/zero", "rb", { context });
-      assert.notEqual(afp.backend, "linux");
+      assert.notEqual(afp.backend, backend);
       assertBytes(await afp.read(8192, 0), new Uint8Array(8192), "/dev/zero");
     }
     {
@@ -473,7 +477,7 @@ backendTest(
       // r+ opens O_RDWR, which never waits for a writer.
       const afp = await AIOFile.open(fifo, "r+b", { context });
       try {
-        assert.notEqual(afp.backend, "linux");
+        assert.notEqual(afp.backend, backend);
       } finally {
         await afp.close();
       }
@@ -486,7 +490,7 @@ backendTest(
       );
     }
   },
-  LINUX,
+  QUEUES,
 );
 
 // 5. Backpressure: more requests than maxRequests, and than the backend's slots.
@@ -538,22 +542,22 @@ async function roundTrip(
 
 backendTest(
   "maxRequests far below the requests in flight: 5000 reads and writes all complete",
-  async (_context, dir) => {
-    await using context = createContext({ backend: "linux", maxRequests: 4 });
+  async (_context, dir, backend) => {
+    await using context = createContext({ backend, maxRequests: 4 });
     await using afp = await AIOFile.open(`${dir}/small.bin`, "w+b", {
       context,
     });
-    assert.equal(afp.backend, "linux");
+    assert.equal(afp.backend, backend);
     await roundTrip(afp, 5000, 11);
   },
-  LINUX,
+  QUEUES,
 );
 
 backendTest(
   `more requests in flight than the backend's ${SLOTS} slots all complete`,
-  async (_context, dir) => {
+  async (_context, dir, backend) => {
     await using context = createContext({
-      backend: "linux",
+      backend,
       maxRequests: 1024,
     });
     assert.ok(1024 > SLOTS);
@@ -561,7 +565,7 @@ backendTest(
       await using afp = await AIOFile.open(`${dir}/buffered.bin`, "w+b", {
         context,
       });
-      assert.equal(afp.backend, "linux");
+      assert.equal(afp.backend, backend);
       await roundTrip(afp, 3000, 21);
     }
     {
@@ -570,21 +574,21 @@ backendTest(
         context,
         direct: true,
       });
-      assert.equal(afp.backend, "linux");
+      assert.equal(afp.backend, backend);
       await roundTrip(afp, 2000, 31);
     }
   },
-  LINUX,
+  QUEUES,
 );
 
 // 6. Closing.
 
 backendTest(
   "context.close() with 500 reads in flight waits for them; nothing leaks",
-  async (_context, dir) => {
+  async (_context, dir, backend) => {
     const aioBefore = aioSnapshot();
     const ringsBefore = aioRings();
-    const context = createContext({ backend: "linux" });
+    const context = createContext({ backend });
     const data = pattern(2 * MiB, 41);
     const coldPath = `${dir}/cold.bin`;
     await writeCold(coldPath, data);
@@ -594,9 +598,13 @@ backendTest(
       direct: true,
     });
     try {
-      assert.equal(cold.backend, "linux");
-      assert.equal(direct.backend, "linux");
-      assert.equal(aioRings(), ringsBefore + 1, "not one AIO context");
+      assert.equal(cold.backend, backend);
+      assert.equal(direct.backend, backend);
+      assert.equal(
+        aioRings(),
+        ringsBefore + (backend === "linux" ? 1 : 0),
+        "not one AIO context",
+      );
       await direct.write(data, 0);
       await direct.fsync();
 
@@ -635,24 +643,28 @@ backendTest(
       await direct.close();
     }
   },
-  LINUX,
+  QUEUES,
 );
 
 backendTest(
-  "50 contexts made, used and closed in a row leak no AIO context and no descriptor",
-  async (_context, dir) => {
+  "50 contexts made, used and closed in a row leak no AIO context, ring or descriptor",
+  async (_context, dir, backend) => {
     const path = `${dir}/file.bin`;
     await Deno.writeFile(path, pattern(8192, 51));
     const aioBefore = aioSnapshot();
     const ringsBefore = aioRings();
     const fdsBefore = openDescriptors();
     for (let i = 0; i < 50; i++) {
-      const context = createContext({ backend: "linux" });
+      const context = createContext({ backend });
       const afp = await AIOFile.open(path, "r+b", { context });
-      assert.equal(afp.backend, "linux");
+      assert.equal(afp.backend, backend);
       assert.equal(await afp.write(new Uint8Array([i]), 0), 1);
       assert.equal((await afp.read(1, 0))[0], i);
-      assert.equal(aioRings(), ringsBefore + 1, `context ${i}: no AIO context`);
+      assert.equal(
+        aioRings(),
+        ringsBefore + (backend === "linux" ? 1 : 0),
+        `context ${i}: not one AIO context`,
+      );
       await afp.close();
       await context.close();
     }
@@ -660,7 +672,7 @@ backendTest(
     await assertAioNrBack(aioBefore);
     assert.equal(openDescriptors(), fdsBefore, "descriptors leaked");
   },
-  LINUX,
+  QUEUES,
 );
 
 // 7 and 8. Subprocesses.
@@ -785,6 +797,51 @@ Deno.test({
         );
         // Refused before opening: the file of mode "x" was not created, so the
         // next backend can still create it.
+        await assert.rejects(Deno.stat(`${dir}/new.txt`), Deno.errors.NotFound);
+      });
+      await backend.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "[uring] io_uring_setup failing (disabled, seccomp, old kernel) hands every file on" +
+    (unavailableReason("uring") === undefined
+      ? ""
+      : ` (skipped: ${unavailableReason("uring")})`),
+  ignore: unavailableReason("uring") !== undefined,
+  async fn() {
+    const libc = loadLibc();
+    if (!libc.ok) throw new Error(libc.reason);
+    for (const errno of [1, 38, 12]) { // EPERM, ENOSYS, ENOMEM
+      const refusing: UringCalls = {
+        setup: () => -errno,
+        enter: () => -9,
+        register: () => -9,
+        map: () => -9,
+        close: () => {},
+      };
+      const backend = new UringBackend(libc.library, refusing);
+      await withTempDir(async (dir) => {
+        await assert.rejects(
+          backend.open({
+            kind: "path",
+            path: `${dir}/new.txt`,
+            flags: {
+              read: true,
+              write: true,
+              append: false,
+              create: false,
+              createNew: true,
+              truncate: false,
+              direct: false,
+            },
+          }),
+          (error: Error) =>
+            error instanceof CannotServe &&
+            /io_uring_setup failed/.test(error.message),
+        );
         await assert.rejects(Deno.stat(`${dir}/new.txt`), Deno.errors.NotFound);
       });
       await backend.close();
