@@ -31,6 +31,8 @@ interface Job {
   name: string;
   engine: "psync" | "libaio" | "io_uring";
   depth: number;
+  /** O_DIRECT (the device), rather than the page cache. */
+  direct?: boolean;
 }
 
 const JOBS: readonly Job[] = [
@@ -38,6 +40,18 @@ const JOBS: readonly Job[] = [
   { name: "fio io_uring QD1", engine: "io_uring", depth: 1 },
   { name: "fio libaio QD32", engine: "libaio", depth: 32 },
   { name: "fio io_uring QD32", engine: "io_uring", depth: 32 },
+  {
+    name: "fio libaio O_DIRECT QD32",
+    engine: "libaio",
+    depth: 32,
+    direct: true,
+  },
+  {
+    name: "fio io_uring O_DIRECT QD32",
+    engine: "io_uring",
+    depth: 32,
+    direct: true,
+  },
 ];
 
 /** The result of one job: its IOPS, or why it failed. */
@@ -81,7 +95,7 @@ async function runJob(
       "--bs=4k",
       `--ioengine=${job.engine}`,
       `--iodepth=${job.depth}`,
-      "--direct=0",
+      `--direct=${job.direct ? 1 : 0}`,
       "--invalidate=0",
       "--norandommap",
       "--randrepeat=0",

@@ -74,6 +74,7 @@ for (const [backend, reason] of skipped) {
   console.error(`AIOFile [${backend}] skipped: ${reason}`);
 }
 
+const directFiles: AIOFile<"rb">[] = [];
 let closed = false;
 globalThis.addEventListener("beforeunload", async () => {
   if (closed) return;
@@ -81,6 +82,7 @@ globalThis.addEventListener("beforeunload", async () => {
   single.close();
   for (const file of perRequest) file.close();
   await nodeHandle.close();
+  for (const file of directFiles) await file.close();
   for (const { context, file } of aio.values()) {
     await file.close();
     await context.close();
@@ -193,3 +195,21 @@ Deno.bench({
   fn: benchFn(path, () => batch(QD, nodeRead)),
 });
 aioBenches(qd32, QD);
+
+// O_DIRECT: the device, not the page cache (the kernel-queue backends only).
+const qd32Direct =
+  `read 4 KiB O_DIRECT, QD${QD} (time per batch of ${QD} reads)`;
+for (const backend of ["uring", "linux"] as const) {
+  const opened = aio.get(backend);
+  if (opened === undefined) continue;
+  const file = await AIOFile.open(path, "rb", {
+    context: opened.context,
+    direct: true,
+  });
+  directFiles.push(file);
+  Deno.bench({
+    name: `AIOFile.read [${backend}] O_DIRECT`,
+    group: qd32Direct,
+    fn: benchFn(undefined, () => batch(QD, () => aioRead(file))),
+  });
+}

@@ -99,8 +99,11 @@ function bestFio(group: string): [string, number] | undefined {
   if (!/\bread\b/.test(group)) return undefined;
   const depth = depthOf(group);
   let best: [string, number] | undefined;
+  const direct = group.includes("O_DIRECT");
   for (const [name, values] of fio) {
-    if (depthOf(name) !== depth) continue;
+    if (depthOf(name) !== depth || name.includes("O_DIRECT") !== direct) {
+      continue;
+    }
     const value = mean(values);
     if (best === undefined || value > best[1]) best = [name, value];
   }
