@@ -127,10 +127,13 @@ for (const row of benches.values()) {
   const vsFio = reference === undefined
     ? ""
     : `  ${range(row.iops.map((v) => v / reference[1]), times)} of fio`;
+  const vsBaseline = row.ratio.length === 0
+    ? "" // the group has no baseline
+    : `  ${range(row.ratio, times).padStart(11)} vs baseline`;
   console.log(
-    `  ${row.name.padEnd(56)} ${range(row.iops, kilo).padStart(11)} IOPS  ${
-      range(row.ratio, times).padStart(11)
-    } vs baseline${vsFio}`,
+    `  ${row.name.padEnd(56)} ${
+      range(row.iops, kilo).padStart(11)
+    } IOPS${vsBaseline}${vsFio}`,
   );
 }
 if (fio.size > 0) {

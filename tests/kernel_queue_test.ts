@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { AIOFile, createContext } from "../mod.ts";
 import { LinuxBackend, SLOTS } from "../impl/linux.ts";
-import { CannotServe } from "../impl/backend.ts";
+import { type Backend, CannotServe } from "../impl/backend.ts";
 import { UringBackend } from "../impl/uring.ts";
 import type { UringCalls } from "../ffi/uring.ts";
 import { ThreadFile } from "../impl/thread.ts";
@@ -757,6 +757,34 @@ Deno.test({
   },
 });
 
+/**
+ * Checks that a backend whose queue cannot start refuses a file with
+ * `CannotServe` (so the next backend gets it) before opening it: a file of mode
+ * "x" is not created, so the next backend can still create it.
+ */
+async function assertHandsOn(backend: Backend, reason: RegExp): Promise<void> {
+  await withTempDir(async (dir) => {
+    await assert.rejects(
+      backend.open({
+        kind: "path",
+        path: `${dir}/new.txt`,
+        flags: {
+          read: true,
+          write: true,
+          append: false,
+          create: false,
+          createNew: true,
+          truncate: false,
+          direct: false,
+        },
+      }),
+      (error: Error) =>
+        error instanceof CannotServe && reason.test(error.message),
+    );
+    await assert.rejects(Deno.stat(`${dir}/new.txt`), Deno.errors.NotFound);
+  });
+}
+
 Deno.test({
   name:
     "[linux] io_setup failing (EAGAIN: aio-max-nr reached) hands every file on" +
@@ -776,29 +804,7 @@ Deno.test({
         getEvents: () => 0,
       };
       const backend = new LinuxBackend(libc.library, refusing);
-      await withTempDir(async (dir) => {
-        await assert.rejects(
-          backend.open({
-            kind: "path",
-            path: `${dir}/new.txt`,
-            flags: {
-              read: true,
-              write: true,
-              append: false,
-              create: false,
-              createNew: true,
-              truncate: false,
-              direct: false,
-            },
-          }),
-          (error: Error) =>
-            error instanceof CannotServe &&
-            /io_setup failed/.test(error.message),
-        );
-        // Refused before opening: the file of mode "x" was not created, so the
-        // next backend can still create it.
-        await assert.rejects(Deno.stat(`${dir}/new.txt`), Deno.errors.NotFound);
-      });
+      await assertHandsOn(backend, /io_setup failed/);
       await backend.close();
     }
   },
@@ -823,27 +829,7 @@ Deno.test({
         close: () => {},
       };
       const backend = new UringBackend(libc.library, refusing);
-      await withTempDir(async (dir) => {
-        await assert.rejects(
-          backend.open({
-            kind: "path",
-            path: `${dir}/new.txt`,
-            flags: {
-              read: true,
-              write: true,
-              append: false,
-              create: false,
-              createNew: true,
-              truncate: false,
-              direct: false,
-            },
-          }),
-          (error: Error) =>
-            error instanceof CannotServe &&
-            /io_uring_setup failed/.test(error.message),
-        );
-        await assert.rejects(Deno.stat(`${dir}/new.txt`), Deno.errors.NotFound);
-      });
+      await assertHandsOn(backend, /io_uring_setup failed/);
       await backend.close();
     }
   },
