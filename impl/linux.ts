@@ -29,7 +29,7 @@ import { errorFromErrno } from "../src/errors.ts";
 import type { Backend } from "./backend.ts";
 import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
 
-export { SLOTS, YIELD_EVERY_MS } from "./ring.ts";
+export { SLOTS } from "./ring.ts";
 
 const OPCODES: Record<RingOp, number> = {
   read: IOCB_CMD.PREAD,

@@ -15,16 +15,6 @@ export class Semaphore {
     this.limit = limit;
   }
 
-  /** Tasks running now. */
-  get active(): number {
-    return this.#active;
-  }
-
-  /** Tasks waiting for a turn. */
-  get waiting(): number {
-    return this.#queue.length;
-  }
-
   /** Runs `task` when a turn is free. */
   run<T>(task: () => Promise<T>): Promise<T> {
     if (this.#active < this.limit) {
