@@ -120,6 +120,11 @@ export abstract class RingBackend implements Backend {
   /** The eventfd count, written by the waiter on a pool thread. */
   readonly #counter = fixedMemory(BigUint64Array, 8);
   #lastMacrotask = performance.now();
+  /** Set by `close()`: no new request is taken. */
+  #closing: Promise<void> | undefined;
+  /** Resolves `close()`'s wait once nothing is queued or in the kernel. */
+  #idle: (() => void) | undefined;
+  /** Set once the queue is stopped: no view of it is touched again. */
   #closed = false;
 
   /** @param libc The loaded C library. */
@@ -166,11 +171,6 @@ export abstract class RingBackend implements Backend {
     }
     const pseudo = PSEUDO_FILE_SYSTEMS.get(fsType);
     return pseudo === undefined ? undefined : `a ${pseudo} file`;
-  }
-
-  /** Requests in the kernel right now. */
-  get inKernel(): number {
-    return this.#inKernel;
   }
 
   /** The address of a buffer (kept referenced by the caller while the kernel uses it). */
@@ -265,7 +265,7 @@ export abstract class RingBackend implements Backend {
     nowait: boolean,
     fallback?: () => Promise<number>,
   ): Promise<number> {
-    if (this.#closed) {
+    if (this.#closing !== undefined) {
       return Promise.reject(
         new Deno.errors.BadResource("The backend is closed"),
       );
@@ -295,14 +295,18 @@ export abstract class RingBackend implements Backend {
     if (this.#flushPending) return;
     this.#flushPending = true;
     if (performance.now() - this.#lastMacrotask < YIELD_EVERY_MS) {
-      queueMicrotask(() => this.#flush());
+      queueMicrotask(this.#flushNow);
     } else {
-      setImmediate(() => {
-        this.#lastMacrotask = performance.now();
-        this.#flush();
-      });
+      setImmediate(this.#flushAfterMacrotask);
     }
   }
+
+  readonly #flushNow = (): void => this.#flush();
+
+  readonly #flushAfterMacrotask = (): void => {
+    this.#lastMacrotask = performance.now();
+    this.#flush();
+  };
 
   /** Submits everything queued (in one call unless the kernel takes part), then reaps. */
   #flush(): void {
@@ -322,6 +326,17 @@ export abstract class RingBackend implements Backend {
     }
     this.#reap();
     this.#arm();
+    this.#checkIdle();
+  }
+
+  #checkIdle(): void {
+    if (
+      this.#idle !== undefined && this.#inKernel === 0 &&
+      this.#queued.length === 0
+    ) {
+      this.#idle();
+      this.#idle = undefined;
+    }
   }
 
   readonly #completeRef = (slot: number, res: number) =>
@@ -339,6 +354,7 @@ export abstract class RingBackend implements Backend {
     this.#inKernel--;
     this.#free.push(slot);
     this.#slotWaiters.shift()?.();
+    this.#checkIdle();
     if (res >= 0) {
       request.resolve(res);
     } else if (
@@ -378,8 +394,20 @@ export abstract class RingBackend implements Backend {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Takes no new request, lets the queued ones go in and waits until every
+   * request in the kernel has come back (each settles as usual), so no buffer is
+   * released while the kernel holds it; then stops the queue. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#closeWhenIdle();
+    return this.#closing;
+  }
+
+  async #closeWhenIdle(): Promise<void> {
+    if (this.#inKernel > 0 || this.#queued.length > 0) {
+      await new Promise<void>((resolve) => this.#idle = resolve);
+    }
     this.#closed = true;
     if (this.#waiter !== undefined) {
       // Wake the waiter: never close the eventfd while a pool thread reads it.
@@ -389,15 +417,12 @@ export abstract class RingBackend implements Backend {
       await this.#waiter;
     }
     if (this.#setup?.ok) {
-      this.stop(); // waits for, or discards, anything still in the kernel
+      this.stop();
       this.libc.symbols.close(this.#eventfd);
     }
-    for (let slot = 0; slot < SLOTS; slot++) {
-      const request = this.#requests[slot];
-      if (request === undefined) continue;
-      this.#requests[slot] = undefined;
-      request.reject(new Deno.errors.BadResource("The backend was closed"));
-    }
+    // Requests that waited for a slot never reached the kernel: they retry and
+    // are refused, as the backend is closing.
+    for (const wake of this.#slotWaiters.splice(0)) wake();
   }
 }
 

@@ -13,9 +13,9 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { AIOFile, createContext } from "../mod.ts";
-import { LinuxBackend, SLOTS } from "../impl/linux.ts";
+import { LinuxBackend, linuxProvider, SLOTS } from "../impl/linux.ts";
 import { type Backend, CannotServe } from "../impl/backend.ts";
-import { UringBackend } from "../impl/uring.ts";
+import { UringBackend, uringProvider } from "../impl/uring.ts";
 import type { UringCalls } from "../ffi/uring.ts";
 import { ThreadFile } from "../impl/thread.ts";
 import { availableBackends, unavailableReason } from "../impl/select.ts";
@@ -834,3 +834,43 @@ Deno.test({
     }
   },
 });
+
+const QUEUE_PROVIDERS = { uring: uringProvider, linux: linuxProvider } as const;
+
+backendTest(
+  "closing the backend itself waits for the requests in the kernel, which settle with their data",
+  async (_context, dir, backend) => {
+    const data = pattern(64 * 4096, 61);
+    const path = `${dir}/direct.bin`;
+    await Deno.writeFile(path, data);
+    const queue = QUEUE_PROVIDERS[backend as "uring" | "linux"].create();
+    const file = await queue.open({
+      kind: "path",
+      path,
+      flags: {
+        read: true,
+        write: false,
+        append: false,
+        create: false,
+        createNew: false,
+        truncate: false,
+        direct: true, // completes through the eventfd, not inline
+      },
+    });
+    const reads = Array.from({ length: 64 }, (_, i) => {
+      const into = new Uint8Array(4096);
+      return file.read(into, i * 4096).then((n) => ({ i, n, into }));
+    });
+    await queue.close(); // not awaited by the reads: closes with them in flight
+    for (const { i, n, into } of await Promise.all(reads)) {
+      assert.equal(n, 4096);
+      assert.deepEqual(into, data.subarray(i * 4096, (i + 1) * 4096));
+    }
+    await assert.rejects(
+      file.read(new Uint8Array(4096), 0),
+      Deno.errors.BadResource,
+    );
+    await file.close();
+  },
+  QUEUES,
+);
