@@ -41,3 +41,21 @@ export {
 export { AIOError } from "./src/errors.ts";
 export { type FileMode, parseMode } from "./src/mode.ts";
 export type { BackendName } from "./impl/backend.ts";
+export { asyncOpen, type FileWrapperOf } from "./src/async_open.ts";
+export {
+  BinaryFileWrapper,
+  FileWrapper,
+  TextFileWrapper,
+} from "./src/file_wrapper.ts";
+export {
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_READ_AHEAD,
+  Reader,
+  type ReaderOptions,
+} from "./src/reader.ts";
+export {
+  DEFAULT_LINE_CHUNK_SIZE,
+  LineReader,
+  type LineReaderOptions,
+} from "./src/line_reader.ts";
+export { Writer, type WriterOptions } from "./src/writer.ts";

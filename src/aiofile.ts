@@ -64,6 +64,21 @@ export interface AIOFileOptions {
   direct?: boolean;
 }
 
+/**
+ * What the helpers built on `AIOFile` (readers, writers, wrappers) need of it
+ * beyond its public methods. Not exported from `mod.ts`.
+ */
+export const fileInternals = {} as {
+  /** The bytes `afp.write(data)` would write; throws `TypeError` for the wrong type. */
+  encode<M extends string>(afp: AIOFile<M>, data: unknown): Uint8Array;
+  /** Writes bytes that the caller hands over and never touches again (no copy). */
+  writeOwned<M extends string>(
+    afp: AIOFile<M>,
+    bytes: Uint8Array,
+    offset: number,
+  ): Promise<number>;
+};
+
 /** How much a read allocates at a time past the size the file reports (0 for procfs). */
 const UNKNOWN_SIZE_CHUNK = 65536;
 
@@ -297,17 +312,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     let bytes: Uint8Array;
     return this.#do("write", (file) => this.#write(file, bytes, offset), () => {
       this.#requireWritable();
-      if (this.#codec === undefined) {
-        bytes = asBytes("data", data).slice();
-      } else if (typeof data === "string") {
-        bytes = this.#codec.encode(data);
-      } else {
-        throw new TypeError(
-          `data must be a string in text mode "${this.mode.text}", got ${
-            describeValue(data)
-          }`,
-        );
-      }
+      bytes = this.#encode(data);
       checkNonNegative("offset", offset);
     });
   }
@@ -320,6 +325,29 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       checkNonNegative("offset", offset);
       this.#requireWritable();
     });
+  }
+
+  /**
+   * The bytes that {@linkcode write} would write for `data`: text encoded, binary
+   * data copied (the caller may change its buffer as soon as the call returns).
+   */
+  #encode(data: unknown): Uint8Array {
+    if (this.#codec === undefined) return asBytes("data", data).slice();
+    if (typeof data === "string") return this.#codec.encode(data);
+    throw new TypeError(
+      `data must be a string in text mode "${this.mode.text}", got ${
+        describeValue(data)
+      }`,
+    );
+  }
+
+  static {
+    fileInternals.encode = (afp, data) => afp.#encode(data);
+    fileInternals.writeOwned = (afp, bytes, offset) =>
+      afp.#do("write", (file) => afp.#write(file, bytes, offset), () => {
+        checkNonNegative("offset", offset);
+        afp.#requireWritable();
+      });
   }
 
   /** Flushes data and metadata to the device (`fsync(2)`). */

@@ -1,0 +1,82 @@
+/**
+ * `asyncOpen`: open a file as a file-like object with a position.
+ *
+ * @module
+ */
+
+import { AIOFile, type AIOFileOptions } from "./aiofile.ts";
+import { BinaryFileWrapper, TextFileWrapper } from "./file_wrapper.ts";
+import { textLayout } from "./text_layout.ts";
+
+/**
+ * The wrapper type of a mode: {@linkcode BinaryFileWrapper} for binary modes
+ * (with `b`), {@linkcode TextFileWrapper} for text modes, either when the mode is
+ * not a literal.
+ *
+ * @example
+ * ```ts
+ * import { asyncOpen, type FileWrapperOf } from "@aiofile/aiofile";
+ * const afp: FileWrapperOf<"rb"> = await asyncOpen(await Deno.makeTempFile(), "rb");
+ * console.log(await afp.read()); // Uint8Array(0) []
+ * await afp.close();
+ * ```
+ */
+export type FileWrapperOf<M extends string> = string extends M
+  ? BinaryFileWrapper | TextFileWrapper
+  : M extends `${string}b${string}` ? BinaryFileWrapper
+  : TextFileWrapper;
+
+/**
+ * Opens a file as a file-like object with a position, as Python's `open()` does:
+ * `read`, `write`, `seek`, `tell`, `readLine`, line iteration, `iterChunked`, and
+ * Web Streams. Binary modes give a {@linkcode BinaryFileWrapper}, text modes a
+ * {@linkcode TextFileWrapper}.
+ *
+ * The position starts at 0, or at the end of the file in append modes. A
+ * `Deno.FsFile` passed in is served by the `deno` backend and stays open when the
+ * wrapper closes; the wrapper's reads and writes move its cursor.
+ *
+ * @param file A path, a `file:` URL or an open `Deno.FsFile`.
+ * @param mode A Python-style mode: `r`, `w`, `a` or `x`, optionally `+` and `b`.
+ * @param options The encoding (text modes), the context, `direct`.
+ *
+ * @example Write, seek, read
+ * ```ts
+ * import { asyncOpen } from "@aiofile/aiofile";
+ *
+ * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+");
+ * await afp.write("Hello ");
+ * await afp.write("world");
+ * afp.seek(0);
+ * console.log(await afp.read()); // "Hello world"
+ * ```
+ *
+ * @example Lines of a file
+ * ```ts
+ * import { asyncOpen } from "@aiofile/aiofile";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "first\nsecond\n");
+ * await using afp = await asyncOpen(path);
+ * for await (const line of afp) console.log(line.trimEnd());
+ * ```
+ */
+export async function asyncOpen<M extends string = "r">(
+  file: string | URL | Deno.FsFile,
+  mode: M = "r" as M,
+  options?: AIOFileOptions,
+): Promise<FileWrapperOf<M>> {
+  const afp = new AIOFile<string>(file, mode, options);
+  // Refuse an encoding that cannot be streamed before opening anything.
+  if (!afp.mode.binary) textLayout(afp.encoding);
+  await afp.open();
+  try {
+    const position = afp.mode.appending ? await afp.size() : 0;
+    return (afp.mode.binary
+      ? new BinaryFileWrapper(afp, position)
+      : new TextFileWrapper(afp, position)) as FileWrapperOf<M>;
+  } catch (error) {
+    await afp.close().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,461 @@
+/**
+ * File-like objects with a position: `BinaryFileWrapper` and `TextFileWrapper`.
+ *
+ * @module
+ */
+
+import { type AIOFile, fileInternals } from "./aiofile.ts";
+import { encodeSeparator, LineReader } from "./line_reader.ts";
+import { DEFAULT_CHUNK_SIZE, Reader } from "./reader.ts";
+import { Serial } from "./serial.ts";
+import { readableFrom, writableTo } from "./streams.ts";
+import { type TextLayout, textLayout } from "./text_layout.ts";
+import type { FileMode } from "./mode.ts";
+import {
+  checkNonNegative,
+  checkPositive,
+  checkSize,
+  describeValue,
+} from "./validate.ts";
+
+/** How many bytes `readLine` reads at a time. */
+const READLINE_CHUNK_SIZE = 8192;
+
+/**
+ * What {@linkcode FileWrapper} shares between its binary and text forms: a
+ * position in bytes, reads and writes that move it, lines, chunks and streams.
+ *
+ * Operations run in call order, one after another: a read issued after a write
+ * sees it. Writes do not wait for each other (except in append modes): each one
+ * takes its place when it is made, so concurrent writes land one after another.
+ * {@linkcode seek} and {@linkcode tell} are synchronous: await the operations
+ * whose position you depend on first.
+ *
+ * @typeParam D `Uint8Array` for binary files, `string` for text files.
+ *
+ * @example
+ * ```ts
+ * import { asyncOpen, type FileWrapper } from "@aiofile/aiofile";
+ *
+ * const wrapper: FileWrapper<string> = await asyncOpen(await Deno.makeTempFile(), "w+");
+ * await wrapper.write("data");
+ * console.log(wrapper.tell()); // 4
+ * await wrapper.close();
+ * ```
+ */
+export abstract class FileWrapper<D extends string | Uint8Array>
+  implements AsyncIterable<D>, AsyncDisposable {
+  /** The underlying positional file. */
+  readonly file: AIOFile<string>;
+  readonly #serial = new Serial();
+  readonly #writes = new Set<Promise<number>>();
+  readonly #layout: TextLayout | undefined;
+  readonly #decoder: TextDecoder | undefined;
+  #position: number;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Wraps an open file; {@linkcode asyncOpen} is the usual way to get one.
+   *
+   * @param position The starting position in bytes.
+   */
+  constructor(file: AIOFile<string>, position = 0) {
+    this.file = file;
+    this.#position = checkNonNegative("position", position);
+    if (!file.mode.binary) {
+      this.#layout = textLayout(file.encoding);
+      this.#decoder = new TextDecoder(file.encoding, {
+        fatal: true,
+        ignoreBOM: true,
+      });
+    }
+  }
+
+  /** The file's name (its path, or `<Deno.FsFile>`). */
+  get name(): string {
+    return this.file.name;
+  }
+
+  /** The parsed mode. */
+  get mode(): FileMode {
+    return this.file.mode;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.file.closed;
+  }
+
+  /** The position in bytes. */
+  tell(): number {
+    return this.#position;
+  }
+
+  /**
+   * Moves the position (in bytes): `whence` 0 counts from the start, 1 from the
+   * current position. For the end, use `await afp.file.size()`. Returns the new
+   * position.
+   *
+   * @throws {TypeError|RangeError} for a bad offset or whence, or a position
+   * before the start.
+   */
+  seek(offset: number, whence: 0 | 1 = 0): number {
+    if (whence !== 0 && whence !== 1) {
+      throw new RangeError(
+        `whence must be 0 (from the start) or 1 (from the current position), got ${
+          describeValue(whence)
+        }`,
+      );
+    }
+    if (typeof offset !== "number" || !Number.isSafeInteger(offset)) {
+      throw new TypeError(
+        `offset must be an integer, got ${describeValue(offset)}`,
+      );
+    }
+    const position = whence === 0 ? offset : this.#position + offset;
+    if (position < 0) {
+      throw new RangeError(
+        `Cannot seek before the start of the file (to ${position})`,
+      );
+    }
+    this.#position = position;
+    return position;
+  }
+
+  /**
+   * Reads from the position: `length` bytes in binary mode, `length` characters
+   * (code points) in text mode, fewer at the end of the file; all the rest for -1.
+   */
+  read(length = -1): Promise<D> {
+    return this.#afterWrites((): Promise<string | Uint8Array> => {
+      checkSize("length", length);
+      return this.#layout === undefined
+        ? this.#readBytes(length)
+        : this.#readText(length);
+    }) as Promise<D>;
+  }
+
+  /**
+   * Writes at the position and moves it past the data; resolves to the number of
+   * bytes written.
+   */
+  write(data: D): Promise<number> {
+    return this.#write(() => fileInternals.encode(this.file, data));
+  }
+
+  /**
+   * Reads one line from the position, like Python's `readline`: up to and
+   * including `newline`, or to the end of the file. `size` (characters in text
+   * mode, bytes in binary mode; -1 for no limit) cuts the line short; the position
+   * ends right after what was returned, so nothing is lost.
+   */
+  readLine(size = -1, newline: string | Uint8Array = "\n"): Promise<D> {
+    return this.#afterWrites(() => {
+      checkSize("size", size);
+      const separator = encodeSeparator(
+        newline,
+        this.#layout?.encode,
+        "newline",
+      );
+      return this.#readLine(size, separator);
+    }) as Promise<D>;
+  }
+
+  /** The lines from the position on (see {@linkcode LineReader}); the position follows them. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<D> {
+    let lines: LineReader<string> | undefined;
+    return this.#follow(
+      () => lines ??= new LineReader(this.file, { offset: this.#position }),
+      (lines) => lines.readLine(),
+    );
+  }
+
+  /** The chunks from the position on (see {@linkcode Reader}); the position follows them. */
+  iterChunked(
+    chunkSize: number = DEFAULT_CHUNK_SIZE,
+  ): AsyncIterableIterator<D> {
+    checkPositive("chunkSize", chunkSize);
+    let chunks: Reader<string> | undefined;
+    return this.#follow(
+      () =>
+        chunks ??= new Reader(this.file, {
+          offset: this.#position,
+          chunkSize,
+        }),
+      (chunks) => chunks.read(),
+    );
+  }
+
+  /**
+   * A new stream of the file's bytes (in every mode) from the position to the end;
+   * the position follows what the stream delivers. Cancelling it leaves the file open.
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    return readableFrom(
+      this.file,
+      this.#position,
+      (position) => this.#position = position,
+    );
+  }
+
+  /**
+   * A new stream that writes at the position: bytes in every mode, strings too in
+   * text mode. Closing it waits for the writes and leaves the file open.
+   */
+  get writable(): WritableStream<D | Uint8Array> {
+    return writableTo<D | Uint8Array>((chunk) =>
+      this.#write(() =>
+        chunk instanceof Uint8Array
+          ? chunk.slice()
+          : fileInternals.encode(this.file, chunk)
+      )
+    );
+  }
+
+  /**
+   * Makes the data written so far durable: `fdatasync(2)`, or `fsync(2)` with
+   * `syncMetadata`.
+   */
+  flush(syncMetadata = false): Promise<void> {
+    return this.#afterWrites(() =>
+      syncMetadata ? this.file.fsync() : this.file.fdsync()
+    );
+  }
+
+  /** Waits for the operations in flight, then closes the file. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#afterWrites(() => this.file.close());
+    return this.#closing;
+  }
+
+  /** Closes the file: `await using afp = await asyncOpen(...)`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Runs `task` after the operations before it and the writes in flight. */
+  #afterWrites<T>(task: () => Promise<T>): Promise<T> {
+    return this.#serial.run(async () => {
+      if (this.#writes.size > 0) await Promise.allSettled(this.#writes);
+      return task();
+    });
+  }
+
+  #write(encode: () => Uint8Array): Promise<number> {
+    let written!: Promise<number>;
+    const started = this.#serial.run(() => {
+      const bytes = encode();
+      const offset = this.#position;
+      this.#position += bytes.length;
+      written = fileInternals.writeOwned(this.file, bytes, offset);
+      const forget = () => this.#writes.delete(written);
+      this.#writes.add(written);
+      written.then(forget, forget);
+      // In append modes the file puts each write at its end: one at a time.
+      return this.file.mode.appending ? written : undefined;
+    });
+    return started.then(() => written);
+  }
+
+  /**
+   * An iterator over what `take` reads from the reader `open` gives (made at the
+   * first step, from the position then); the position follows each item.
+   */
+  #follow<R extends { readonly offset: number }>(
+    open: () => R,
+    take: (reader: R) => Promise<unknown>,
+  ): AsyncIterableIterator<D> {
+    const next = () =>
+      this.#afterWrites(async (): Promise<IteratorResult<D>> => {
+        const reader = open();
+        const item = await take(reader) as D;
+        if (item.length === 0) return { value: undefined, done: true };
+        this.#position = reader.offset;
+        return { value: item, done: false };
+      });
+    return {
+      next,
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  async #readBytes(length: number): Promise<Uint8Array> {
+    const bytes = await this.file.readBytes(length, this.#position);
+    this.#position += bytes.length;
+    return bytes;
+  }
+
+  async #readText(length: number): Promise<string> {
+    const layout = this.#layout!;
+    let bytes: Uint8Array;
+    if (length === -1) {
+      bytes = await this.file.readBytes(-1, this.#position);
+    } else {
+      bytes = new Uint8Array(0);
+      let atEnd = false;
+      for (;;) {
+        const end = layout.charsEnd(bytes, 0, bytes.length, length);
+        if (end !== -1) {
+          bytes = bytes.subarray(0, end);
+          break;
+        }
+        if (atEnd) break;
+        // At least one byte per missing character: never reads past what is needed.
+        const missing = layout.unit *
+          Math.max(1, length - layout.countChars(bytes, 0, bytes.length));
+        const more = await this.file.readBytes(
+          missing,
+          this.#position + bytes.length,
+        );
+        atEnd = more.length < missing;
+        bytes = concat(bytes, more);
+      }
+    }
+    const text = this.#decode(bytes);
+    this.#position += bytes.length;
+    return text;
+  }
+
+  async #readLine(size: number, separator: Uint8Array): Promise<D> {
+    const layout = this.#layout;
+    const unit = layout?.unit ?? 1;
+    let bytes: Uint8Array = new Uint8Array(0);
+    let searched = 0;
+    let atEnd = false;
+    for (;;) {
+      let end = findSeparator(bytes, separator, searched, unit);
+      if (end !== -1) end += separator.length;
+      else if (atEnd) end = bytes.length;
+      if (size !== -1) {
+        const limit = layout === undefined
+          ? (bytes.length >= size ? size : -1)
+          : layout.charsEnd(bytes, 0, bytes.length, size);
+        if (limit !== -1 && (end === -1 || limit < end)) end = limit;
+      }
+      if (end !== -1) {
+        const line = bytes.subarray(0, end);
+        const result = layout === undefined ? line : this.#decode(line);
+        this.#position += end;
+        return result as D;
+      }
+      searched = Math.max(0, bytes.length - separator.length + 1);
+      searched -= searched % unit;
+      const more = await this.file.readBytes(
+        READLINE_CHUNK_SIZE,
+        this.#position + bytes.length,
+      );
+      atEnd = more.length < READLINE_CHUNK_SIZE;
+      bytes = concat(bytes, more);
+    }
+  }
+
+  #decode(bytes: Uint8Array): string {
+    try {
+      return this.#decoder!.decode(bytes);
+    } catch {
+      throw new TypeError(
+        `Bytes ${this.#position} to ${
+          this.#position + bytes.length
+        } of '${this.name}' are not valid ${this.file.encoding}`,
+      );
+    }
+  }
+}
+
+/** The index of the first `separator` in `bytes` at or after `from` (at a multiple of `unit`), or -1. */
+function findSeparator(
+  bytes: Uint8Array,
+  separator: Uint8Array,
+  from: number,
+  unit: number,
+): number {
+  for (let at = bytes.indexOf(separator[0], from); at !== -1;) {
+    if (at + separator.length > bytes.length) return -1;
+    let match = at % unit === 0;
+    for (let i = 1; match && i < separator.length; i++) {
+      match = bytes[at + i] === separator[i];
+    }
+    if (match) return at;
+    at = bytes.indexOf(separator[0], at + 1);
+  }
+  return -1;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}
+
+/**
+ * A binary file with a position: reads give `Uint8Array`, writes take it.
+ * {@linkcode asyncOpen} with a `b` mode returns one.
+ *
+ * @example
+ * ```ts
+ * import { asyncOpen } from "@aiofile/aiofile";
+ *
+ * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+b");
+ * await afp.write(new Uint8Array([1, 2, 3, 10, 4]));
+ * afp.seek(0);
+ * console.log(await afp.readLine()); // Uint8Array(4) [ 1, 2, 3, 10 ]
+ * console.log(await afp.read()); // Uint8Array(1) [ 4 ]
+ * ```
+ */
+export class BinaryFileWrapper extends FileWrapper<Uint8Array> {
+  /**
+   * @param file An open `AIOFile` in a binary mode.
+   * @param position The starting position in bytes.
+   * @throws {TypeError} for a file in a text mode.
+   */
+  constructor(file: AIOFile<string>, position = 0) {
+    if (!file.mode.binary) {
+      throw new TypeError(
+        `BinaryFileWrapper needs a binary mode, got "${file.mode.text}"`,
+      );
+    }
+    super(file, position);
+  }
+}
+
+/**
+ * A text file with a position: reads give strings, writes take them; lengths
+ * passed to `read` and `readLine` count characters, positions count bytes.
+ * {@linkcode asyncOpen} with a mode without `b` returns one.
+ *
+ * @example
+ * ```ts
+ * import { asyncOpen } from "@aiofile/aiofile";
+ *
+ * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+");
+ * await afp.write("héllo\nworld");
+ * afp.seek(0);
+ * console.log(await afp.read(2)); // "hé"
+ * console.log(afp.tell()); // 3 (bytes)
+ * console.log(await afp.readLine()); // "llo\n"
+ * ```
+ */
+export class TextFileWrapper extends FileWrapper<string> {
+  /** The text encoding. */
+  readonly encoding: string;
+
+  /**
+   * @param file An open `AIOFile` in a text mode.
+   * @param position The starting position in bytes.
+   * @throws {TypeError} for a file in a binary mode, or an encoding that cannot
+   * be streamed.
+   */
+  constructor(file: AIOFile<string>, position = 0) {
+    if (file.mode.binary) {
+      throw new TypeError(
+        `TextFileWrapper needs a text mode, got "${file.mode.text}"`,
+      );
+    }
+    super(file, position);
+    this.encoding = file.encoding;
+  }
+}

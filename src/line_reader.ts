@@ -1,0 +1,273 @@
+/**
+ * `LineReader`: a file's lines from an offset.
+ *
+ * @module
+ */
+
+import type { AIOFile, DataOf } from "./aiofile.ts";
+import { ChunkSource } from "./chunks.ts";
+import { DEFAULT_READ_AHEAD } from "./reader.ts";
+import { Serial } from "./serial.ts";
+import { textLayout } from "./text_layout.ts";
+import { checkNonNegative, checkPositive, describeValue } from "./validate.ts";
+
+/** Default {@linkcode LineReaderOptions.chunkSize}: 64 KiB. */
+export const DEFAULT_LINE_CHUNK_SIZE = 65536;
+
+/**
+ * Options for {@linkcode LineReader}.
+ *
+ * @example
+ * ```ts
+ * import type { LineReaderOptions } from "@aiofile/aiofile";
+ * const options: LineReaderOptions = { lineSep: "\r\n", chunkSize: 4096 };
+ * console.log(options.lineSep);
+ * ```
+ */
+export interface LineReaderOptions {
+  /** The byte offset of the first line. Default 0. */
+  offset?: number;
+  /** How many bytes are read at a time. Default 65536. */
+  chunkSize?: number;
+  /**
+   * The line separator: any non-empty string (`"\n"`, `"\r\n"`, `";"`, `"§"`),
+   * encoded in the file's encoding; bytes in binary mode too. Default `"\n"`.
+   */
+  lineSep?: string | Uint8Array;
+  /** How many chunks may be read ahead (0: none). Default 4. */
+  readAhead?: number;
+}
+
+/**
+ * Reads a file line by line from an offset. Each line ends with its separator,
+ * except perhaps the last one. Lines are found in the bytes and only the lines
+ * returned are decoded, so reading a large text file costs little more than
+ * reading its bytes.
+ *
+ * Any separator works, including multi-byte ones (`"\r\n"`, `"||"`, `"→"`), and a
+ * character split between two chunks is decoded whole. Binary files give
+ * `Uint8Array` lines (copies, yours to keep), text files give strings, decoded
+ * strictly (invalid bytes reject with a `TypeError`). Streaming text supports
+ * UTF-8, UTF-16 and single-byte encodings.
+ *
+ * Calls to {@linkcode readLine} may overlap: they resolve to consecutive lines.
+ *
+ * @example Iterate over lines
+ * ```ts
+ * import { AIOFile, LineReader } from "@aiofile/aiofile";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "one\ntwo\nthree");
+ * await using afp = await AIOFile.open(path);
+ * for await (const line of new LineReader(afp)) {
+ *   console.log(JSON.stringify(line)); // "one\n", "two\n", "three"
+ * }
+ * ```
+ *
+ * @example Any separator
+ * ```ts
+ * import { AIOFile, LineReader } from "@aiofile/aiofile";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "a;b;c");
+ * await using afp = await AIOFile.open(path);
+ * const lines = new LineReader(afp, { lineSep: ";" });
+ * console.log(await lines.readLine()); // "a;"
+ * console.log(await lines.readLine()); // "b;"
+ * console.log(await lines.readLine()); // "c"
+ * console.log(await lines.readLine()); // "": the end
+ * ```
+ */
+export class LineReader<M extends string = "r">
+  implements AsyncIterable<DataOf<M>> {
+  /** The file read. */
+  readonly file: AIOFile<M>;
+  readonly #source: ChunkSource;
+  readonly #serial = new Serial();
+  readonly #separator: Uint8Array;
+  readonly #unit: number;
+  readonly #decoder: TextDecoder | undefined;
+  /** Bytes read and not returned yet: `#buffer[#start, #end)`. */
+  #buffer: Uint8Array = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
+  /** No separator starts in `#buffer[#start, #searched)`. */
+  #searched = 0;
+  #atEnd = false;
+  #offset: number;
+
+  /**
+   * @param file An `AIOFile` open for reading (or about to be).
+   * @throws {TypeError|RangeError} for a bad option, a separator that the file's
+   * encoding cannot express, or a text encoding that cannot be streamed.
+   */
+  constructor(file: AIOFile<M>, options: LineReaderOptions = {}) {
+    const {
+      offset = 0,
+      chunkSize = DEFAULT_LINE_CHUNK_SIZE,
+      lineSep = "\n",
+      readAhead = DEFAULT_READ_AHEAD,
+    } = options;
+    this.file = file;
+    this.#offset = checkNonNegative("offset", offset);
+    checkPositive("chunkSize", chunkSize);
+    checkNonNegative("readAhead", readAhead);
+    const layout = file.mode.binary ? undefined : textLayout(file.encoding);
+    this.#separator = encodeSeparator(lineSep, layout?.encode);
+    this.#unit = layout?.unit ?? 1;
+    if (layout !== undefined) {
+      this.#decoder = new TextDecoder(file.encoding, {
+        fatal: true,
+        ignoreBOM: true,
+      });
+    }
+    this.#source = new ChunkSource(file, offset, chunkSize, readAhead);
+  }
+
+  /** The byte offset right after the lines returned so far. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** The next line, with its separator; `""` (or empty bytes) at the end of the file. */
+  readLine(): Promise<DataOf<M>> {
+    if (!this.#serial.busy) {
+      // The usual case: the line is already in the buffer.
+      const end = this.#lineEnd();
+      if (end !== -1) {
+        try {
+          return Promise.resolve(this.#take(end) as DataOf<M>);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
+    }
+    return this.#serial.run(() => this.#readLine()) as Promise<DataOf<M>>;
+  }
+
+  /** The lines up to the end of the file. */
+  [Symbol.asyncIterator](): AsyncIterator<DataOf<M>> {
+    return {
+      next: (): Promise<IteratorResult<DataOf<M>>> =>
+        this.readLine().then((line) =>
+          line.length === 0
+            ? { value: undefined, done: true }
+            : { value: line, done: false }
+        ),
+    };
+  }
+
+  async #readLine(): Promise<string | Uint8Array> {
+    for (;;) {
+      const end = this.#lineEnd();
+      if (end !== -1) return this.#take(end);
+      if (this.#atEnd) {
+        this.#atEnd = false; // The file may grow: the next call reads again.
+        return this.#take(this.#end);
+      }
+      const chunk = await this.#source.next();
+      if (chunk.length === 0) this.#atEnd = true;
+      else this.#append(chunk);
+    }
+  }
+
+  /** The end of the next line in the buffer (after its separator), or -1. */
+  #lineEnd(): number {
+    const separator = this.#separator;
+    const buffer = this.#buffer;
+    let from = this.#searched;
+    for (;;) {
+      const at = buffer.indexOf(separator[0], from);
+      if (at === -1 || at + separator.length > this.#end) break;
+      if (
+        (at - this.#start) % this.#unit === 0 &&
+        startsWith(buffer, at, separator)
+      ) {
+        return at + separator.length;
+      }
+      from = at + 1;
+    }
+    // A separator may start in the last bytes and end in the next chunk.
+    this.#searched = Math.max(this.#start, this.#end - separator.length + 1);
+    return -1;
+  }
+
+  /** Returns the bytes up to `end` as a line, and moves past them. */
+  #take(end: number): string | Uint8Array {
+    const start = this.#start;
+    const bytes = this.#buffer.subarray(start, end);
+    let line: string | Uint8Array;
+    if (this.#decoder === undefined) {
+      line = bytes.slice();
+    } else {
+      try {
+        line = this.#decoder.decode(bytes);
+      } catch {
+        throw new TypeError(
+          `Bytes ${this.#offset} to ${
+            this.#offset + bytes.length
+          } of '${this.file.name}' are not valid ${this.file.encoding}`,
+        );
+      }
+    }
+    this.#start = this.#searched = end;
+    this.#offset += end - start;
+    return line;
+  }
+
+  /** Adds a chunk after the bytes not returned yet; grows the buffer geometrically. */
+  #append(chunk: Uint8Array): void {
+    const kept = this.#end - this.#start;
+    if (kept === 0) {
+      this.#buffer = chunk;
+      this.#start = this.#searched = 0;
+      this.#end = chunk.length;
+      return;
+    }
+    if (this.#buffer.length - this.#end < chunk.length) {
+      const bigger = new Uint8Array(Math.max(kept + chunk.length, kept * 2));
+      bigger.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#searched -= this.#start;
+      this.#buffer = bigger;
+      this.#start = 0;
+      this.#end = kept;
+    }
+    this.#buffer.set(chunk, this.#end);
+    this.#end += chunk.length;
+  }
+}
+
+function startsWith(
+  bytes: Uint8Array,
+  at: number,
+  prefix: Uint8Array,
+): boolean {
+  for (let i = 1; i < prefix.length; i++) {
+    if (bytes[at + i] !== prefix[i]) return false;
+  }
+  return true;
+}
+
+const utf8 = new TextEncoder();
+
+/** A separator as bytes; `encode` is the text encoding's, or UTF-8 for binary files. */
+export function encodeSeparator(
+  separator: unknown,
+  encode: ((text: string) => Uint8Array) | undefined,
+  name = "lineSep",
+): Uint8Array {
+  let bytes: Uint8Array;
+  if (typeof separator === "string") {
+    bytes = (encode ?? ((text: string) => utf8.encode(text)))(separator);
+  } else if (separator instanceof Uint8Array && encode === undefined) {
+    bytes = separator.slice();
+  } else {
+    throw new TypeError(
+      `${name} must be a string${
+        encode === undefined ? " or a Uint8Array" : ""
+      }, got ${describeValue(separator)}`,
+    );
+  }
+  if (bytes.length === 0) throw new RangeError(`${name} must not be empty`);
+  return bytes;
+}

@@ -1,0 +1,192 @@
+/**
+ * `Reader`: a file's contents from an offset, chunk by chunk.
+ *
+ * @module
+ */
+
+import type { AIOFile, DataOf } from "./aiofile.ts";
+import { ChunkSource } from "./chunks.ts";
+import { Serial } from "./serial.ts";
+import { type TextLayout, textLayout } from "./text_layout.ts";
+import { checkNonNegative, checkPositive } from "./validate.ts";
+
+/** Default {@linkcode ReaderOptions.chunkSize}: 32 KiB. */
+export const DEFAULT_CHUNK_SIZE = 32768;
+
+/** Default {@linkcode ReaderOptions.readAhead}: up to 4 chunks in flight. */
+export const DEFAULT_READ_AHEAD = 4;
+
+/**
+ * Options for {@linkcode Reader}.
+ *
+ * @example
+ * ```ts
+ * import type { ReaderOptions } from "@aiofile/aiofile";
+ * const options: ReaderOptions = { offset: 0, chunkSize: 65536 };
+ * console.log(options.chunkSize);
+ * ```
+ */
+export interface ReaderOptions {
+  /** The byte offset of the first chunk. Default 0. */
+  offset?: number;
+  /** The size of a chunk in bytes. Default 32768. */
+  chunkSize?: number;
+  /**
+   * How many chunks may be read ahead of the consumer (0 turns reading ahead
+   * off). The window grows from 1 as chunks are taken in sequence. Default 4.
+   */
+  readAhead?: number;
+}
+
+/**
+ * Reads a file from an offset, one chunk at a time, with reads ahead in flight so
+ * that a sequential pass keeps the backend busy.
+ *
+ * Binary files give `Uint8Array` chunks of `chunkSize` bytes (fewer at the end).
+ * Text files give strings: a chunk that would cut a character is extended to
+ * finish it, so no character is ever split and no chunk is empty before the end.
+ * Text is decoded strictly: bytes that are not valid in the file's encoding reject
+ * with a `TypeError`. Streaming text supports UTF-8, UTF-16 and single-byte
+ * encodings.
+ *
+ * Calls to {@linkcode read} may overlap: they resolve to consecutive chunks, in
+ * call order. Data appended to the file after the end was reached is read by the
+ * next call; data written into a range already read ahead may not be.
+ *
+ * @example Read a file in chunks
+ * ```ts
+ * import { AIOFile, Reader } from "@aiofile/aiofile";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "Hello world");
+ * await using afp = await AIOFile.open(path, "r");
+ * for await (const chunk of new Reader(afp, { chunkSize: 4 })) {
+ *   console.log(chunk); // "Hell", "o wo", "rld"
+ * }
+ * ```
+ *
+ * @example One chunk at a time
+ * ```ts
+ * import { AIOFile, Reader } from "@aiofile/aiofile";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeFile(path, new Uint8Array([1, 2, 3]));
+ * await using afp = await AIOFile.open(path, "rb");
+ * const reader = new Reader(afp, { offset: 1 });
+ * console.log(await reader.read()); // Uint8Array(2) [ 2, 3 ]
+ * console.log((await reader.read()).length); // 0: the end
+ * ```
+ */
+export class Reader<M extends string = "r">
+  implements AsyncIterable<DataOf<M>> {
+  /** The file read. */
+  readonly file: AIOFile<M>;
+  /** The size of a chunk in bytes. */
+  readonly chunkSize: number;
+  readonly #source: ChunkSource;
+  readonly #serial = new Serial();
+  readonly #layout: TextLayout | undefined;
+  readonly #decoder: TextDecoder | undefined;
+  /** Bytes read but not returned yet (after a chunk was extended into the next). */
+  #carry: Uint8Array | undefined;
+  #offset: number;
+
+  /**
+   * @param file An `AIOFile` open for reading (or about to be).
+   * @throws {TypeError|RangeError} for a bad option; {@linkcode TypeError} for a
+   * text encoding that cannot be streamed.
+   */
+  constructor(file: AIOFile<M>, options: ReaderOptions = {}) {
+    const {
+      offset = 0,
+      chunkSize = DEFAULT_CHUNK_SIZE,
+      readAhead = DEFAULT_READ_AHEAD,
+    } = options;
+    this.file = file;
+    this.#offset = checkNonNegative("offset", offset);
+    this.chunkSize = checkPositive("chunkSize", chunkSize);
+    checkNonNegative("readAhead", readAhead);
+    this.#source = new ChunkSource(file, offset, chunkSize, readAhead);
+    if (!file.mode.binary) {
+      this.#layout = textLayout(file.encoding);
+      this.#decoder = new TextDecoder(file.encoding, {
+        fatal: true,
+        ignoreBOM: true,
+      });
+    }
+  }
+
+  /** The byte offset right after the chunks returned so far. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** The next chunk; an empty one (`""` or empty bytes) at the end of the file. */
+  read(): Promise<DataOf<M>> {
+    return this.#serial.run(() => this.#read()) as Promise<DataOf<M>>;
+  }
+
+  /** The chunks up to the end of the file. */
+  async *[Symbol.asyncIterator](): AsyncIterator<DataOf<M>> {
+    for (;;) {
+      const chunk = await this.read();
+      if (chunk.length === 0) return;
+      yield chunk;
+    }
+  }
+
+  async #read(): Promise<string | Uint8Array> {
+    let bytes = this.#carry ?? await this.#source.next();
+    this.#carry = undefined;
+    if (this.#layout !== undefined) {
+      if (bytes.length < this.chunkSize) bytes = await this.#extend(bytes, 0);
+      bytes = await this.#finishCharacter(bytes);
+    }
+    const start = this.#offset;
+    this.#offset += bytes.length;
+    if (this.#decoder === undefined) return bytes;
+    try {
+      return this.#decoder.decode(bytes);
+    } catch {
+      throw new TypeError(
+        `Bytes ${start} to ${this.#offset} of '${this.file.name}' are not valid ${this.file.encoding}`,
+      );
+    }
+  }
+
+  /**
+   * Extends `bytes` with the start of the next chunks, up to `chunkSize` bytes
+   * or, with `missing` > 0, by that many bytes; keeps the rest for the next call.
+   * Fewer at the end of the file.
+   */
+  async #extend(bytes: Uint8Array, missing: number): Promise<Uint8Array> {
+    const wanted = missing > 0 ? bytes.length + missing : this.chunkSize;
+    while (bytes.length < wanted) {
+      const next = this.#carry ?? await this.#source.next();
+      this.#carry = undefined;
+      if (next.length === 0) break;
+      const take = Math.min(wanted - bytes.length, next.length);
+      const longer = new Uint8Array(bytes.length + take);
+      longer.set(bytes);
+      longer.set(next.subarray(0, take), bytes.length);
+      bytes = longer;
+      if (take < next.length) this.#carry = next.subarray(take);
+    }
+    return bytes;
+  }
+
+  /** Extends `bytes` until its last character is whole (or the file ends). */
+  async #finishCharacter(bytes: Uint8Array): Promise<Uint8Array> {
+    const layout = this.#layout!;
+    for (;;) {
+      const end = layout.completeEnd(bytes, 0, bytes.length);
+      if (end === bytes.length) return bytes;
+      const missing = end + layout.charLength(bytes, end, bytes.length) -
+        bytes.length;
+      const longer = await this.#extend(bytes, missing);
+      // Cut at the end of the file: decoding will fail and say so.
+      if (longer.length === bytes.length) return bytes;
+      bytes = longer;
+    }
+  }
+}
