@@ -1,0 +1,452 @@
+/**
+ * `Reader`, `LineReader` and `Writer` on every backend.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { AIOFile, LineReader, Reader, Writer } from "../mod.ts";
+import { backendTest } from "./backends.ts";
+
+const encoder = new TextEncoder();
+
+/** Text whose characters take 1 to 4 bytes in UTF-8 and 2 or 4 in UTF-16. */
+const MIXED = "a😀b€cé\u{10348}d".repeat(5);
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
+/** `text` cut after each `separator`, as a line reader should. */
+function splitAfter(text: string, separator: string): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  for (let at; (at = text.indexOf(separator, start)) !== -1;) {
+    lines.push(text.slice(start, at + separator.length));
+    start = at + separator.length;
+  }
+  if (start < text.length) lines.push(text.slice(start));
+  return lines;
+}
+
+function joinBytes(chunks: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return all;
+}
+
+function utf16le(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length * 2);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < text.length; i++) {
+    view.setUint16(2 * i, text.charCodeAt(i), true);
+  }
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------
+// Reader
+
+backendTest(
+  "Reader: binary chunks of chunkSize, the last shorter, then empty",
+  async (context, dir) => {
+    const path = `${dir}/data`;
+    const data = Uint8Array.from({ length: 10000 }, (_, i) => i * 7);
+    await Deno.writeFile(path, data);
+    await using afp = await AIOFile.open(path, "rb", { context });
+    const chunks = await collect(new Reader(afp, { chunkSize: 4096 }));
+    assert.deepEqual(chunks.map((c) => c.length), [4096, 4096, 1808]);
+    assert.deepEqual(
+      joinBytes(chunks),
+      data,
+    );
+    const reader = new Reader(afp, { offset: 9000, chunkSize: 600 });
+    assert.deepEqual(await reader.read(), data.subarray(9000, 9600));
+    assert.equal(reader.offset, 9600);
+    assert.deepEqual(await reader.read(), data.subarray(9600));
+    assert.equal((await reader.read()).length, 0);
+    assert.equal((await reader.read()).length, 0);
+  },
+);
+
+backendTest(
+  "Reader: text never splits a character, at any chunk size",
+  async (context, dir) => {
+    const path = `${dir}/text`;
+    const bytes = encoder.encode(MIXED);
+    await Deno.writeFile(path, bytes);
+    await using afp = await AIOFile.open(path, "r", { context });
+    for (let chunkSize = 1; chunkSize <= 9; chunkSize++) {
+      const reader = new Reader(afp, { chunkSize });
+      const chunks = await collect(reader);
+      assert.equal(chunks.join(""), MIXED, `chunkSize ${chunkSize}`);
+      for (const [i, chunk] of chunks.entries()) {
+        const size = encoder.encode(chunk).length;
+        // Each chunk is chunkSize bytes, extended to finish its last character.
+        if (i < chunks.length - 1) {
+          assert.ok(size >= chunkSize && size < chunkSize + 4, `chunk ${i}`);
+        }
+        assert.ok(size > 0);
+      }
+      assert.equal(reader.offset, bytes.length);
+    }
+  },
+);
+
+backendTest(
+  "Reader: UTF-16LE text is cut between characters too",
+  async (context, dir) => {
+    const path = `${dir}/utf16`;
+    await Deno.writeFile(path, utf16le(MIXED));
+    await using afp = await AIOFile.open(path, "r", {
+      context,
+      encoding: "utf-16le",
+    });
+    for (const chunkSize of [1, 2, 3, 5]) {
+      assert.equal(
+        (await collect(new Reader(afp, { chunkSize }))).join(""),
+        MIXED,
+      );
+    }
+  },
+);
+
+backendTest(
+  "Reader: calls that overlap get consecutive chunks",
+  async (context, dir) => {
+    const path = `${dir}/text`;
+    await Deno.writeTextFile(path, MIXED);
+    await using afp = await AIOFile.open(path, "r", { context });
+    const reader = new Reader(afp, { chunkSize: 3 });
+    const chunks = await Promise.all(
+      Array.from({ length: 60 }, () => reader.read()),
+    );
+    assert.equal(chunks.join(""), MIXED);
+    assert.equal(chunks.at(-1), "");
+  },
+);
+
+backendTest(
+  "Reader: what is appended after the end is read next",
+  async (context, dir) => {
+    const path = `${dir}/grow`;
+    await using afp = await AIOFile.open(path, "w+", { context });
+    await afp.write("x".repeat(10));
+    const reader = new Reader(afp, { chunkSize: 4 });
+    assert.deepEqual(await collect(reader), ["xxxx", "xxxx", "xx"]);
+    await afp.write("yyyyy", 10);
+    assert.equal(await reader.read(), "yyyy");
+    assert.equal(await reader.read(), "y");
+    assert.equal(await reader.read(), "");
+  },
+);
+
+backendTest(
+  "Reader: reading ahead off, or far ahead, reads the same",
+  async (context, dir) => {
+    const path = `${dir}/data`;
+    const data = crypto.getRandomValues(new Uint8Array(50000));
+    await Deno.writeFile(path, data);
+    await using afp = await AIOFile.open(path, "rb", { context });
+    for (const readAhead of [0, 1, 64]) {
+      const chunks = await collect(
+        new Reader(afp, { chunkSize: 1000, readAhead }),
+      );
+      assert.deepEqual(
+        joinBytes(chunks),
+        data,
+      );
+    }
+  },
+);
+
+backendTest(
+  "Reader: invalid text rejects with a TypeError",
+  async (context, dir) => {
+    const path = `${dir}/bad`;
+    await Deno.writeFile(path, new Uint8Array([0x61, 0xff, 0x62]));
+    await using afp = await AIOFile.open(path, "r", { context });
+    await assert.rejects(new Reader(afp).read(), TypeError);
+    // A character cut by the end of the file.
+    await Deno.writeFile(path, new Uint8Array([0x61, 0xf0, 0x9f]));
+    await assert.rejects(
+      collect(new Reader(afp, { chunkSize: 1 })),
+      /not valid utf-8/,
+    );
+  },
+);
+
+backendTest(
+  "Reader: a closed file rejects with BadResource",
+  async (context, dir) => {
+    const afp = await AIOFile.open(`${dir}/f`, "w+", { context });
+    const reader = new Reader(afp);
+    await afp.close();
+    await assert.rejects(reader.read(), Deno.errors.BadResource);
+  },
+);
+
+Deno.test("Reader, LineReader, Writer: bad options throw at construction", () => {
+  const afp = new AIOFile("/nonexistent", "r");
+  assert.throws(() => new Reader(afp, { chunkSize: 0 }), RangeError);
+  assert.throws(() => new Reader(afp, { chunkSize: 1.5 }), RangeError);
+  assert.throws(() => new Reader(afp, { offset: -1 }), /offset/);
+  // @ts-expect-error: the wrong type
+  assert.throws(() => new Reader(afp, { chunkSize: "4" }), TypeError);
+  assert.throws(() => new Reader(afp, { readAhead: -1 }), RangeError);
+  assert.throws(() => new LineReader(afp, { lineSep: "" }), RangeError);
+  // @ts-expect-error: the wrong type
+  assert.throws(() => new LineReader(afp, { lineSep: 10 }), TypeError);
+  assert.throws(
+    () => new LineReader(afp, { lineSep: new Uint8Array([10]) }),
+    /lineSep must be a string/,
+  );
+  assert.throws(() => new LineReader(afp, { chunkSize: 0 }), RangeError);
+  assert.throws(() => new Writer(afp, { offset: NaN }), RangeError);
+  const gbk = new AIOFile("/nonexistent", "r", { encoding: "gbk" });
+  assert.throws(() => new Reader(gbk), /TextDecoderStream/);
+  assert.throws(() => new LineReader(gbk), /TextDecoderStream/);
+  const latin1 = new AIOFile("/nonexistent", "r", { encoding: "latin1" });
+  assert.throws(
+    () => new LineReader(latin1, { lineSep: "😀" }),
+    /cannot be written/,
+  );
+});
+
+// ---------------------------------------------------------------------------
+// LineReader
+
+backendTest(
+  "LineReader: lines with their separator, the last one without",
+  async (context, dir) => {
+    const path = `${dir}/lines`;
+    await Deno.writeTextFile(path, "Hello World\n\nFrom async world");
+    await using afp = await AIOFile.open(path, "r", { context });
+    assert.deepEqual(await collect(new LineReader(afp)), [
+      "Hello World\n",
+      "\n",
+      "From async world",
+    ]);
+    const lines = new LineReader(afp, { offset: 6 });
+    assert.equal(await lines.readLine(), "World\n");
+    assert.equal(lines.offset, 12);
+    await lines.readLine();
+    assert.equal(await lines.readLine(), "From async world");
+    assert.equal(await lines.readLine(), "");
+    assert.equal(await lines.readLine(), "");
+  },
+);
+
+backendTest(
+  "LineReader: binary lines are bytes, yours to keep",
+  async (context, dir) => {
+    const path = `${dir}/lines`;
+    await Deno.writeFile(path, new Uint8Array([1, 10, 2, 3, 10, 4]));
+    await using afp = await AIOFile.open(path, "rb", { context });
+    const lines = await collect(new LineReader(afp, { chunkSize: 2 }));
+    assert.deepEqual(lines, [
+      new Uint8Array([1, 10]),
+      new Uint8Array([2, 3, 10]),
+      new Uint8Array([4]),
+    ]);
+    assert.deepEqual(
+      await collect(new LineReader(afp, { lineSep: new Uint8Array([3, 10]) })),
+      [new Uint8Array([1, 10, 2, 3, 10]), new Uint8Array([4])],
+    );
+  },
+);
+
+backendTest(
+  "LineReader: any separator, across every chunk boundary",
+  async (context, dir) => {
+    const path = `${dir}/lines`;
+    for (const lineSep of ["\n", "\r\n", ";", "||", "→", "😀", "ab"]) {
+      const pieces = ["first", "", "é😀", "a", "last"];
+      const text = pieces.join(lineSep);
+      await Deno.writeTextFile(path, text);
+      const expected = splitAfter(text, lineSep);
+      await using afp = await AIOFile.open(path, "r", { context });
+      for (let chunkSize = 1; chunkSize <= 7; chunkSize++) {
+        const lines = await collect(
+          new LineReader(afp, { lineSep, chunkSize }),
+        );
+        assert.deepEqual(
+          lines,
+          expected,
+          `${JSON.stringify(lineSep)} chunkSize ${chunkSize}`,
+        );
+      }
+    }
+  },
+);
+
+backendTest(
+  "LineReader: 4-byte characters split at every chunk boundary",
+  async (context, dir) => {
+    const path = `${dir}/lines`;
+    const text = "😀😀\n\u{10348}😀x\n😀".repeat(3);
+    await Deno.writeTextFile(path, text);
+    await using afp = await AIOFile.open(path, "r", { context });
+    const expected = text.split(/(?<=\n)/);
+    for (let chunkSize = 1; chunkSize <= 9; chunkSize++) {
+      assert.deepEqual(
+        await collect(new LineReader(afp, { chunkSize })),
+        expected,
+      );
+    }
+  },
+);
+
+backendTest("LineReader: a 100 000-character line", async (context, dir) => {
+  const path = `${dir}/long`;
+  const long = "é".repeat(50000) + "x".repeat(50000) + "\n";
+  await Deno.writeTextFile(path, "short\n" + long + "end");
+  await using afp = await AIOFile.open(path, "r", { context });
+  for (const chunkSize of [1000, 65536]) {
+    assert.deepEqual(await collect(new LineReader(afp, { chunkSize })), [
+      "short\n",
+      long,
+      "end",
+    ]);
+  }
+});
+
+backendTest(
+  "LineReader: UTF-16 separators match only between characters",
+  async (context, dir) => {
+    const path = `${dir}/utf16`;
+    // "\u0a00\u0000" is 00 0a 00 00 in UTF-16LE: "\n" (0a 00) at an odd offset.
+    const text = "a\u0a00\u0000b\nsecond😀\n";
+    await Deno.writeFile(path, utf16le(text));
+    await using afp = await AIOFile.open(path, "r", {
+      context,
+      encoding: "utf-16le",
+    });
+    for (const chunkSize of [1, 3, 64]) {
+      assert.deepEqual(await collect(new LineReader(afp, { chunkSize })), [
+        "a\u0a00\u0000b\n",
+        "second😀\n",
+      ]);
+    }
+  },
+);
+
+backendTest(
+  "LineReader: calls that overlap get consecutive lines; appended lines are read",
+  async (context, dir) => {
+    const path = `${dir}/lines`;
+    const lines = Array.from({ length: 100 }, (_, i) => `line ${i}\n`);
+    await Deno.writeTextFile(path, lines.join(""));
+    await using afp = await AIOFile.open(path, "r+", { context });
+    const reader = new LineReader(afp, { chunkSize: 16 });
+    assert.deepEqual(
+      await Promise.all(lines.map(() => reader.readLine())),
+      lines,
+    );
+    assert.equal(await reader.readLine(), "");
+    await afp.write("more\n", reader.offset);
+    assert.equal(await reader.readLine(), "more\n");
+  },
+);
+
+backendTest(
+  "LineReader: invalid text rejects with a TypeError",
+  async (context, dir) => {
+    const path = `${dir}/bad`;
+    await Deno.writeFile(path, new Uint8Array([0x61, 0x0a, 0xff, 0x0a]));
+    await using afp = await AIOFile.open(path, "r", { context });
+    const lines = new LineReader(afp);
+    assert.equal(await lines.readLine(), "a\n");
+    await assert.rejects(lines.readLine(), /Bytes 2 to 4 .* not valid utf-8/);
+  },
+);
+
+// ---------------------------------------------------------------------------
+// Writer
+
+backendTest(
+  "Writer: writes follow each other from the offset",
+  async (context, dir) => {
+    const path = `${dir}/out`;
+    await using afp = await AIOFile.open(path, "w+", { context });
+    const writer = new Writer(afp);
+    assert.equal(await writer.write("Hello"), 5);
+    await writer.write(" ");
+    await writer.write("wörld");
+    assert.equal(writer.offset, 12);
+    const at = new Writer(afp, { offset: 6 });
+    await at.write("W");
+    assert.equal(await afp.read(), "Hello Wörld");
+  },
+);
+
+backendTest(
+  "Writer: overlapping calls land in call order",
+  async (context, dir) => {
+    for (const mode of ["w+", "a+"] as const) {
+      const path = `${dir}/out-${mode}`;
+      await using afp = await AIOFile.open(path, mode, { context });
+      const writer = new Writer(afp);
+      const pieces = Array.from(
+        { length: 300 },
+        (_, i) => `${i}:${"x".repeat(i % 17)};`,
+      );
+      const written = await Promise.all(
+        pieces.map((piece) => writer.write(piece)),
+      );
+      assert.deepEqual(
+        written,
+        pieces.map((piece) => piece.length),
+      );
+      assert.equal(await afp.read(), pieces.join(""), mode);
+    }
+  },
+);
+
+backendTest(
+  "Writer: bytes are taken when write() is called",
+  async (context, dir) => {
+    await using afp = await AIOFile.open(`${dir}/out`, "w+b", { context });
+    const writer = new Writer(afp);
+    const bytes = new Uint8Array([1, 2, 3]);
+    const done = writer.write(bytes);
+    bytes.fill(9);
+    await done;
+    assert.deepEqual(await afp.read(), new Uint8Array([1, 2, 3]));
+  },
+);
+
+backendTest(
+  "Writer: a bad argument rejects and moves nothing",
+  async (context, dir) => {
+    await using afp = await AIOFile.open(`${dir}/out`, "w+", { context });
+    const writer = new Writer(afp);
+    // @ts-expect-error: the wrong type
+    await assert.rejects(writer.write(42), /data must be a string/);
+    assert.equal(writer.offset, 0);
+    await writer.write("ok");
+    assert.equal(await afp.read(), "ok");
+  },
+);
+
+backendTest(
+  "Writer: each failed write is reported on its own call",
+  async (context) => {
+    // Deno requires --allow-all to open /dev/full (the test task's).
+    await using afp = await AIOFile.open("/dev/full", "wb", { context });
+    const writer = new Writer(afp);
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((n) => writer.write(new Uint8Array(n))),
+    );
+    for (const result of results) {
+      assert.equal(result.status, "rejected");
+      assert.equal((result.reason as { code?: string }).code, "ENOSPC");
+    }
+  },
+);
