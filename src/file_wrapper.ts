@@ -6,9 +6,10 @@
 
 import { type AIOFile, fileInternals } from "./aiofile.ts";
 import { encodeSeparator, LineReader } from "./line_reader.ts";
-import { DEFAULT_CHUNK_SIZE, Reader } from "./reader.ts";
+import { ChunkSource } from "./chunks.ts";
+import { DEFAULT_CHUNK_SIZE, DEFAULT_READ_AHEAD, Reader } from "./reader.ts";
 import { Serial } from "./serial.ts";
-import { readableFrom, writableTo } from "./streams.ts";
+import { readableFrom, STREAM_CHUNK_SIZE, writableTo } from "./streams.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import type { FileMode } from "./mode.ts";
 import {
@@ -51,7 +52,10 @@ export abstract class FileWrapper<D extends string | Uint8Array>
   readonly #writes = new Set<Promise<number>>();
   readonly #layout: TextLayout | undefined;
   readonly #decoder: TextDecoder | undefined;
+  /** The position where the next operation to run starts. */
   #position: number;
+  /** The position after every operation issued, when known (no read in the way). */
+  #planned: number | undefined;
   #closing: Promise<void> | undefined;
 
   /**
@@ -86,9 +90,12 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     return this.file.closed;
   }
 
-  /** The position in bytes. */
+  /**
+   * The position in bytes, after every operation issued so far. While a read is
+   * in flight its end is not known yet: this is then the position it started from.
+   */
   tell(): number {
-    return this.#position;
+    return this.#serial.busy ? this.#planned ?? this.#position : this.#position;
   }
 
   /**
@@ -112,13 +119,19 @@ export abstract class FileWrapper<D extends string | Uint8Array>
         `offset must be an integer, got ${describeValue(offset)}`,
       );
     }
-    const position = whence === 0 ? offset : this.#position + offset;
+    const position = whence === 0 ? offset : this.tell() + offset;
     if (position < 0) {
       throw new RangeError(
         `Cannot seek before the start of the file (to ${position})`,
       );
     }
-    this.#position = position;
+    if (this.#serial.busy) {
+      // Operations issued before it still run from their own positions.
+      this.#serial.run(() => this.#position = position);
+      this.#planned = position;
+    } else {
+      this.#position = position;
+    }
     return position;
   }
 
@@ -190,11 +203,20 @@ export abstract class FileWrapper<D extends string | Uint8Array>
    * A new stream of the file's bytes (in every mode) from the position to the end;
    * the position follows what the stream delivers. Cancelling it leaves the file open.
    */
-  get readable(): ReadableStream<Uint8Array> {
-    return readableFrom(
-      this.file,
-      this.#position,
-      (position) => this.#position = position,
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    let chunks: ChunkSource | undefined;
+    return readableFrom(() =>
+      this.#afterWrites(async () => {
+        chunks ??= new ChunkSource(
+          this.file,
+          this.#position,
+          STREAM_CHUNK_SIZE,
+          DEFAULT_READ_AHEAD,
+        );
+        const chunk = await chunks.next();
+        this.#position += chunk.length;
+        return chunk;
+      })
     );
   }
 
@@ -217,14 +239,15 @@ export abstract class FileWrapper<D extends string | Uint8Array>
    * `syncMetadata`.
    */
   flush(syncMetadata = false): Promise<void> {
-    return this.#afterWrites(() =>
-      syncMetadata ? this.file.fsync() : this.file.fdsync()
+    return this.#afterWrites(
+      () => syncMetadata ? this.file.fsync() : this.file.fdsync(),
+      false,
     );
   }
 
   /** Waits for the operations in flight, then closes the file. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#afterWrites(() => this.file.close());
+    this.#closing ??= this.#afterWrites(() => this.file.close(), false);
     return this.#closing;
   }
 
@@ -233,28 +256,49 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     return this.close();
   }
 
-  /** Runs `task` after the operations before it and the writes in flight. */
-  #afterWrites<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` after the operations issued before it and the writes in flight.
+   * `moves`: whether it moves the position by an amount known only when it ends.
+   */
+  #afterWrites<T>(task: () => Promise<T>, moves = true): Promise<T> {
+    if (!this.#serial.busy) this.#planned = this.#position;
+    if (moves) this.#planned = undefined;
     return this.#serial.run(async () => {
       if (this.#writes.size > 0) await Promise.allSettled(this.#writes);
       return task();
     });
   }
 
+  /**
+   * Writes what `encode` gives at the position. The bytes take their place at
+   * once (or, behind a read in flight, as soon as it ends), so writes issued one
+   * after another land one after another while they run concurrently. In append
+   * modes the file puts each write at its end: there they go one at a time.
+   */
   #write(encode: () => Uint8Array): Promise<number> {
-    let written!: Promise<number>;
-    const started = this.#serial.run(() => {
-      const bytes = encode();
+    let bytes: Uint8Array;
+    try {
+      bytes = encode();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const start = (): Promise<number> => {
       const offset = this.#position;
       this.#position += bytes.length;
-      written = fileInternals.writeOwned(this.file, bytes, offset);
+      const written = fileInternals.writeOwned(this.file, bytes, offset);
       const forget = () => this.#writes.delete(written);
       this.#writes.add(written);
       written.then(forget, forget);
-      // In append modes the file puts each write at its end: one at a time.
-      return this.file.mode.appending ? written : undefined;
-    });
-    return started.then(() => written);
+      return written;
+    };
+    if (!this.#serial.busy) this.#planned = this.#position;
+    if (this.#planned !== undefined) this.#planned += bytes.length;
+    if (this.file.mode.appending) return this.#serial.run(start);
+    if (!this.#serial.busy) return start();
+    let written!: Promise<number>;
+    return this.#serial.run(() => {
+      written = start();
+    }).then(() => written);
   }
 
   /**

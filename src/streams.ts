@@ -4,8 +4,6 @@
  * @module
  */
 
-import { type ByteReadable, ChunkSource } from "./chunks.ts";
-
 /** Chunk size of the streams: 64 KiB. */
 export const STREAM_CHUNK_SIZE = 65536;
 
@@ -13,26 +11,18 @@ export const STREAM_CHUNK_SIZE = 65536;
 const WRITES_IN_FLIGHT = 8;
 
 /**
- * A stream of a file's bytes from `offset` to its end. `advanced` is told the
- * offset after each chunk delivered.
+ * A stream of the chunks `next` gives, up to the first empty one. It pulls only
+ * when its reader wants more.
  */
 export function readableFrom(
-  file: ByteReadable,
-  offset: number,
-  advanced: (offset: number) => void,
-): ReadableStream<Uint8Array> {
-  const source = new ChunkSource(file, offset, STREAM_CHUNK_SIZE, 4);
-  let position = offset;
-  return new ReadableStream<Uint8Array>({
+  next: () => Promise<Uint8Array>,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  return new ReadableStream<Uint8Array<ArrayBuffer>>({
     async pull(controller) {
-      const chunk = await source.next();
-      if (chunk.length === 0) {
-        controller.close();
-        return;
-      }
-      position += chunk.length;
-      advanced(position);
-      controller.enqueue(chunk);
+      const chunk = await next();
+      if (chunk.length === 0) controller.close();
+      // Chunks are fresh buffers, never shared or resizable.
+      else controller.enqueue(chunk as Uint8Array<ArrayBuffer>);
     },
   }, { highWaterMark: 0 });
 }
