@@ -452,6 +452,8 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  */
 export class BinaryFileWrapper extends FileWrapper<Uint8Array> {
   /**
+   * Wraps an open binary file.
+   *
    * @param file An open `AIOFile` in a binary mode.
    * @param position The starting position in bytes.
    * @throws {TypeError} for a file in a text mode.
@@ -488,6 +490,8 @@ export class TextFileWrapper extends FileWrapper<string> {
   readonly encoding: string;
 
   /**
+   * Wraps an open text file.
+   *
    * @param file An open `AIOFile` in a text mode.
    * @param position The starting position in bytes.
    * @throws {TypeError} for a file in a binary mode, or an encoding that cannot

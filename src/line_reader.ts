@@ -97,6 +97,8 @@ export class LineReader<M extends string = "r">
   #offset: number;
 
   /**
+   * Reads the lines of `file` from `options.offset`.
+   *
    * @param file An `AIOFile` open for reading (or about to be).
    * @throws {TypeError|RangeError} for a bad option, a separator that the file's
    * encoding cannot express, or a text encoding that cannot be streamed.

@@ -92,6 +92,8 @@ export class Reader<M extends string = "r">
   #offset: number;
 
   /**
+   * Reads `file` from `options.offset`, one chunk at a time.
+   *
    * @param file An `AIOFile` open for reading (or about to be).
    * @throws {TypeError|RangeError} for a bad option; {@linkcode TypeError} for a
    * text encoding that cannot be streamed.

@@ -61,6 +61,8 @@ export class Writer<M extends string = "w"> {
   #offset: number;
 
   /**
+   * Writes to `file` from `options.offset` on.
+   *
    * @param file An `AIOFile` open for writing (or about to be).
    * @throws {TypeError|RangeError} for a bad offset.
    */
