@@ -8,7 +8,7 @@ import type { AIOFile, DataOf } from "./aiofile.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_READ_AHEAD } from "./reader.ts";
 import { Serial } from "./serial.ts";
-import { textLayout } from "./text_layout.ts";
+import { type TextLayout, textLayout } from "./text_layout.ts";
 import { checkNonNegative, checkPositive, describeValue } from "./validate.ts";
 
 /** Default {@linkcode LineReaderOptions.chunkSize}: 64 KiB. */
@@ -95,6 +95,19 @@ export class LineReader<M extends string = "r">
   #searched = 0;
   #atEnd = false;
   #offset: number;
+  /** The separator as text (text modes). */
+  readonly #lineSep: string | undefined;
+  /**
+   * Lines decoded ahead, in text modes: the buffer's complete lines are decoded
+   * in one call and handed out one by one.
+   */
+  #batch: string[] = [];
+  #batchNext = 0;
+  /** The file offset after the last line of `#batch`. */
+  #batchEnd = 0;
+  /** How many lines of `#batch` `#offset` counts. */
+  #measured = 0;
+  readonly #layout: TextLayout | undefined;
 
   /**
    * Reads the lines of `file` from `options.offset`.
@@ -117,7 +130,9 @@ export class LineReader<M extends string = "r">
     const layout = file.mode.binary ? undefined : textLayout(file.encoding);
     this.#separator = encodeSeparator(lineSep, layout?.encode);
     this.#unit = layout?.unit ?? 1;
+    this.#layout = layout;
     if (layout !== undefined) {
+      this.#lineSep = lineSep as string;
       this.#decoder = new TextDecoder(file.encoding, {
         fatal: true,
         ignoreBOM: true,
@@ -128,20 +143,22 @@ export class LineReader<M extends string = "r">
 
   /** The byte offset right after the lines returned so far. */
   get offset(): number {
+    // Lines decoded in a batch are measured only when asked.
+    while (this.#measured < this.#batchNext) {
+      this.#offset += this.#layout!.byteLength(this.#batch[this.#measured++]);
+    }
     return this.#offset;
   }
 
   /** The next line, with its separator; `""` (or empty bytes) at the end of the file. */
   readLine(): Promise<DataOf<M>> {
     if (!this.#serial.busy) {
-      // The usual case: the line is already in the buffer.
-      const end = this.#lineEnd();
-      if (end !== -1) {
-        try {
-          return Promise.resolve(this.#take(end) as DataOf<M>);
-        } catch (error) {
-          return Promise.reject(error);
-        }
+      // The usual case: the line is already decoded, or in the buffer.
+      try {
+        const line = this.#nextInBuffer();
+        if (line !== undefined) return Promise.resolve(line as DataOf<M>);
+      } catch (error) {
+        return Promise.reject(error);
       }
     }
     return this.#serial.run(() => this.#readLine()) as Promise<DataOf<M>>;
@@ -149,20 +166,28 @@ export class LineReader<M extends string = "r">
 
   /** The lines up to the end of the file. */
   [Symbol.asyncIterator](): AsyncIterator<DataOf<M>> {
+    const result = (line: DataOf<M>): IteratorResult<DataOf<M>> =>
+      line.length === 0
+        ? { value: undefined, done: true }
+        : { value: line, done: false };
     return {
-      next: (): Promise<IteratorResult<DataOf<M>>> =>
-        this.readLine().then((line) =>
-          line.length === 0
-            ? { value: undefined, done: true }
-            : { value: line, done: false }
-        ),
+      next: (): Promise<IteratorResult<DataOf<M>>> => {
+        if (this.#batchNext < this.#batch.length && !this.#serial.busy) {
+          // One promise per line on the hot path.
+          return Promise.resolve({
+            value: this.#batch[this.#batchNext++] as DataOf<M>,
+            done: false,
+          });
+        }
+        return this.readLine().then(result);
+      },
     };
   }
 
   async #readLine(): Promise<string | Uint8Array> {
     for (;;) {
-      const end = this.#lineEnd();
-      if (end !== -1) return this.#take(end);
+      const line = this.#nextInBuffer();
+      if (line !== undefined) return line;
       if (this.#atEnd) {
         this.#atEnd = false; // The file may grow: the next call reads again.
         return this.#take(this.#end);
@@ -173,12 +198,82 @@ export class LineReader<M extends string = "r">
     }
   }
 
+  /** The next line if the buffer holds all of it, else undefined. */
+  #nextInBuffer(): string | Uint8Array | undefined {
+    if (this.#batchNext < this.#batch.length) {
+      return this.#batch[this.#batchNext++];
+    }
+    this.#endBatch();
+    if (this.#decoder !== undefined && this.#decodeBatch()) {
+      return this.#batch[this.#batchNext++];
+    }
+    const end = this.#lineEnd();
+    return end === -1 ? undefined : this.#take(end);
+  }
+
+  /** Forgets the lines of the last batch, all returned: the offset is after them. */
+  #endBatch(): void {
+    if (this.#batch.length === 0) return;
+    this.#offset = this.#batchEnd;
+    this.#batch = [];
+    this.#batchNext = this.#measured = 0;
+  }
+
+  /**
+   * Decodes every complete line in the buffer in one call, into `#batch`. False
+   * when there is none, or when the bytes are not valid text (then lines are
+   * decoded one at a time, so that those before the bad one are still read).
+   */
+  #decodeBatch(): boolean {
+    const end = this.#lastEnd();
+    if (end === -1) return false;
+    let text: string;
+    try {
+      text = this.#decoder!.decode(this.#buffer.subarray(this.#start, end));
+    } catch {
+      return false;
+    }
+    const separator = this.#lineSep!;
+    const lines: string[] = [];
+    let from = 0;
+    for (let at; (at = text.indexOf(separator, from)) !== -1;) {
+      lines.push(text.slice(from, from = at + separator.length));
+    }
+    if (lines.length === 0) return false;
+    // Overlapping separators ("|||" for "||") can make the last match found from
+    // the end differ from the one found from the start: keep what follows it.
+    const complete = from === text.length
+      ? end
+      : end - this.#layout!.byteLength(text.slice(from));
+    this.#batch = lines;
+    this.#batchEnd = this.#offset + complete - this.#start;
+    this.#start = this.#searched = complete;
+    return true;
+  }
+
+  /** The end of the last separator in the buffer, or -1. */
+  #lastEnd(): number {
+    const separator = this.#separator;
+    const buffer = this.#buffer;
+    for (let at = this.#end - separator.length; at >= this.#searched;) {
+      at = buffer.lastIndexOf(separator[0], at);
+      if (at < this.#searched) break;
+      if (
+        (at - this.#start) % this.#unit === 0 &&
+        startsWith(buffer, at, separator)
+      ) {
+        return at + separator.length;
+      }
+      at--;
+    }
+    return -1;
+  }
+
   /** The end of the next line in the buffer (after its separator), or -1. */
   #lineEnd(): number {
     const separator = this.#separator;
     const buffer = this.#buffer;
-    let from = this.#searched;
-    for (;;) {
+    for (let from = this.#searched;;) {
       const at = buffer.indexOf(separator[0], from);
       if (at === -1 || at + separator.length > this.#end) break;
       if (

@@ -34,6 +34,8 @@ export interface TextLayout {
   charsEnd(bytes: Uint8Array, from: number, to: number, count: number): number;
   /** How many characters start in `bytes[from, to)`. */
   countChars(bytes: Uint8Array, from: number, to: number): number;
+  /** The number of bytes `text` takes in this encoding. */
+  byteLength(text: string): number;
   /** Encodes a separator; throws `TypeError` if a character has no encoding. */
   encode(text: string): Uint8Array;
 }
@@ -114,6 +116,17 @@ const utf8: TextLayout = {
     for (let i = from; i < to; i++) if (!isContinuation(bytes[i])) count++;
     return count;
   },
+  byteLength(text) {
+    let bytes = text.length;
+    for (let i = 0; i < text.length; i++) {
+      const unit = text.charCodeAt(i);
+      // 2 bytes below U+0800, 3 above; a surrogate pair (2 units) takes 4.
+      if (unit >= 0x80) {
+        bytes += unit < 0x800 || (unit >= 0xd800 && unit <= 0xdfff) ? 1 : 2;
+      }
+    }
+    return bytes;
+  },
   encode: (text) => encoder.encode(text),
 };
 
@@ -150,6 +163,7 @@ function utf16(littleEndian: boolean): TextLayout {
       }
       return count;
     },
+    byteLength: (text) => text.length * 2,
     encode(text) {
       const bytes = new Uint8Array(text.length * 2);
       const view = new DataView(bytes.buffer);
@@ -177,6 +191,7 @@ function singleByte(encoding: string): TextLayout {
     charsEnd: (_bytes, from, to, count) =>
       from + count <= to ? from + count : -1,
     countChars: (_bytes, from, to) => to - from,
+    byteLength: (text) => text.length,
     encode(text) {
       return Uint8Array.from(text, (char) => {
         const byte = byteOf.get(char);
