@@ -5,6 +5,8 @@
  * @module
  */
 
+import { StrictDecoder } from "./strict_decoder.ts";
+
 const encoder = new TextEncoder();
 
 /** Encodes and decodes the text of one file. */
@@ -36,6 +38,7 @@ export function textCodec(label: string, writable: boolean): TextCodec {
     throw new TypeError(`Unknown encoding ${JSON.stringify(label)}`);
   }
   const encoding = decoder.encoding;
+  const strict = new StrictDecoder(encoding);
   const encode = encoding === "utf-8"
     ? (text: string) => encoder.encode(text)
     : encoding === "utf-16le"
@@ -50,7 +53,7 @@ export function textCodec(label: string, writable: boolean): TextCodec {
   }
   return {
     encoding,
-    decode: (bytes) => decoder.decode(bytes),
+    decode: (bytes) => strict.decode(bytes),
     encode: encode ?? (() => {
       throw new TypeError(`Encoding "${encoding}" cannot be written`);
     }),

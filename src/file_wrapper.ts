@@ -9,6 +9,7 @@ import { encodeSeparator, LineReader } from "./line_reader.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_CHUNK_SIZE, DEFAULT_READ_AHEAD, Reader } from "./reader.ts";
 import { Serial } from "./serial.ts";
+import { StrictDecoder } from "./strict_decoder.ts";
 import { readableFrom, STREAM_CHUNK_SIZE, writableTo } from "./streams.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import type { FileMode } from "./mode.ts";
@@ -51,7 +52,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
   readonly #serial = new Serial();
   readonly #writes = new Set<Promise<number>>();
   readonly #layout: TextLayout | undefined;
-  readonly #decoder: TextDecoder | undefined;
+  readonly #decoder: StrictDecoder | undefined;
   /** The position where the next operation to run starts. */
   #position: number;
   /** The position after every operation issued, when known (no read in the way). */
@@ -68,10 +69,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     this.#position = checkNonNegative("position", position);
     if (!file.mode.binary) {
       this.#layout = textLayout(file.encoding);
-      this.#decoder = new TextDecoder(file.encoding, {
-        fatal: true,
-        ignoreBOM: true,
-      });
+      this.#decoder = new StrictDecoder(file.encoding);
     }
   }
 

@@ -8,6 +8,7 @@ import type { AIOFile, DataOf } from "./aiofile.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_READ_AHEAD } from "./reader.ts";
 import { Serial } from "./serial.ts";
+import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import { checkNonNegative, checkPositive, describeValue } from "./validate.ts";
 
@@ -86,7 +87,7 @@ export class LineReader<M extends string = "r">
   readonly #serial = new Serial();
   readonly #separator: Uint8Array;
   readonly #unit: number;
-  readonly #decoder: TextDecoder | undefined;
+  readonly #decoder: StrictDecoder | undefined;
   /** Bytes read and not returned yet: `#buffer[#start, #end)`. */
   #buffer: Uint8Array = new Uint8Array(0);
   #start = 0;
@@ -133,10 +134,7 @@ export class LineReader<M extends string = "r">
     this.#layout = layout;
     if (layout !== undefined) {
       this.#lineSep = lineSep as string;
-      this.#decoder = new TextDecoder(file.encoding, {
-        fatal: true,
-        ignoreBOM: true,
-      });
+      this.#decoder = new StrictDecoder(file.encoding);
     }
     this.#source = new ChunkSource(file, offset, chunkSize, readAhead);
   }

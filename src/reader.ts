@@ -7,6 +7,7 @@
 import type { AIOFile, DataOf } from "./aiofile.ts";
 import { ChunkSource } from "./chunks.ts";
 import { Serial } from "./serial.ts";
+import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import { checkNonNegative, checkPositive } from "./validate.ts";
 
@@ -86,7 +87,7 @@ export class Reader<M extends string = "r">
   readonly #source: ChunkSource;
   readonly #serial = new Serial();
   readonly #layout: TextLayout | undefined;
-  readonly #decoder: TextDecoder | undefined;
+  readonly #decoder: StrictDecoder | undefined;
   /** Bytes read but not returned yet (after a chunk was extended into the next). */
   #carry: Uint8Array | undefined;
   #offset: number;
@@ -111,10 +112,7 @@ export class Reader<M extends string = "r">
     this.#source = new ChunkSource(file, offset, chunkSize, readAhead);
     if (!file.mode.binary) {
       this.#layout = textLayout(file.encoding);
-      this.#decoder = new TextDecoder(file.encoding, {
-        fatal: true,
-        ignoreBOM: true,
-      });
+      this.#decoder = new StrictDecoder(file.encoding);
     }
   }
 

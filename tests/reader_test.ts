@@ -450,3 +450,18 @@ backendTest(
     }
   },
 );
+
+backendTest(
+  "Reader, LineReader: a genuine U+FFFD is text, not an error",
+  async (context, dir) => {
+    const path = `${dir}/fffd`;
+    await Deno.writeTextFile(path, "a\ufffdb\n\ufffd\n");
+    await using afp = await AIOFile.open(path, "r", { context });
+    assert.deepEqual(await collect(new LineReader(afp)), [
+      "a\ufffdb\n",
+      "\ufffd\n",
+    ]);
+    assert.deepEqual(await collect(new Reader(afp)), ["a\ufffdb\n\ufffd\n"]);
+    assert.equal(await afp.read(), "a\ufffdb\n\ufffd\n");
+  },
+);
