@@ -58,4 +58,8 @@ export {
   LineReader,
   type LineReaderOptions,
 } from "./src/line_reader.ts";
-export { Writer, type WriterOptions } from "./src/writer.ts";
+export {
+  DEFAULT_WRITE_BEHIND,
+  Writer,
+  type WriterOptions,
+} from "./src/writer.ts";

@@ -71,6 +71,13 @@ export interface AIOFileOptions {
 export const fileInternals = {} as {
   /** The bytes `afp.write(data)` would write; throws `TypeError` for the wrong type. */
   encode<M extends string>(afp: AIOFile<M>, data: unknown): Uint8Array;
+  /**
+   * Records a failed write whose caller has not been told yet: the file's next
+   * `fsync`, `fdsync` or `close` rejects with it (once).
+   */
+  defer<M extends string>(afp: AIOFile<M>, error: unknown): void;
+  /** The caller was told of `error` after all: forget it. */
+  delivered<M extends string>(afp: AIOFile<M>, error: unknown): void;
   /** Writes bytes that the caller hands over and never touches again (no copy). */
   writeOwned<M extends string>(
     afp: AIOFile<M>,
@@ -171,6 +178,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   #active = 0;
   #idle: (() => void) | undefined;
   #writes = 0;
+  /** Writes in flight: a sync waits for those issued before it. */
+  readonly #writing = new Set<Promise<number>>();
+  /** A failed write issued by a helper that has not told its caller yet. */
+  #deferred: { error: unknown } | undefined;
   #syncedWrites = 0;
 
   /**
@@ -342,6 +353,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   }
 
   static {
+    fileInternals.defer = (afp, error) => afp.#deferred ??= { error };
+    fileInternals.delivered = (afp, error) => {
+      if (afp.#deferred?.error === error) afp.#deferred = undefined;
+    };
     fileInternals.encode = (afp, data) => afp.#encode(data);
     fileInternals.writeOwned = (afp, bytes, offset) =>
       afp.#do("write", (file) => afp.#write(file, bytes, offset), () => {
@@ -350,12 +365,18 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       });
   }
 
-  /** Flushes data and metadata to the device (`fsync(2)`). */
+  /**
+   * Flushes data and metadata to the device (`fsync(2)`), after the writes
+   * issued before it have landed.
+   */
   fsync(): Promise<void> {
     return this.#sync("fsync", (file) => file.fsync());
   }
 
-  /** Flushes data, and the metadata needed to read it, to the device (`fdatasync(2)`). */
+  /**
+   * Flushes data, and the metadata needed to read it, to the device
+   * (`fdatasync(2)`), after the writes issued before it have landed.
+   */
   fdsync(): Promise<void> {
     return this.#sync("fdatasync", (file) => file.fdatasync());
   }
@@ -428,6 +449,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     this.#file = undefined;
     this.#state = "closed";
     if (failure !== undefined) throw failure;
+    this.#throwDeferred();
   }
 
   #requireReadable(): void {
@@ -491,10 +513,23 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     sync: (file: BackendFile) => Promise<void>,
   ): Promise<void> {
     return this.#do(syscall, async (file) => {
+      if (this.#writing.size > 0) await Promise.allSettled(this.#writing);
       const writes = this.#writes;
-      await this.#request(() => sync(file));
+      try {
+        await this.#request(() => sync(file));
+      } catch (error) {
+        this.#throwDeferred(); // A failed write matters more.
+        throw error;
+      }
       this.#syncedWrites = Math.max(this.#syncedWrites, writes);
+      this.#throwDeferred();
     });
+  }
+
+  #throwDeferred(): void {
+    const deferred = this.#deferred;
+    this.#deferred = undefined;
+    if (deferred !== undefined) throw deferred.error;
   }
 
   /**
@@ -572,7 +607,19 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     return got;
   }
 
-  async #write(
+  #write(
+    file: BackendFile,
+    bytes: Uint8Array,
+    offset: number,
+  ): Promise<number> {
+    const writing = this.#writeAll(file, bytes, offset);
+    const forget = () => this.#writing.delete(writing);
+    this.#writing.add(writing);
+    writing.then(forget, forget);
+    return writing;
+  }
+
+  async #writeAll(
     file: BackendFile,
     bytes: Uint8Array,
     offset: number,

@@ -21,16 +21,30 @@ import { checkNonNegative } from "./validate.ts";
 export interface WriterOptions {
   /** The byte offset of the first write. Default 0. */
   offset?: number;
+  /**
+   * How many writes may still be in flight when {@linkcode Writer.write}
+   * resolves (write-behind); 0 makes each call resolve once its data has
+   * landed. Default 8.
+   */
+  writeBehind?: number;
 }
+
+/** Default {@linkcode WriterOptions.writeBehind}: 8 writes. */
+export const DEFAULT_WRITE_BEHIND = 8;
 
 /**
  * Writes data one piece after another from an offset, each piece where the
  * previous one ended.
  *
  * Each call takes its place when it is made, so calls that overlap land in call
- * order, and they run concurrently. Each call's promise reports that write's
- * own outcome; a failed write is never dropped. In append modes the file places
- * every write at its end, so there the writes go one at a time, in call order.
+ * order, and they run concurrently. Writes are pipelined (write-behind): a call
+ * resolves as soon as its write is under way, while at most `writeBehind` writes
+ * are in flight. No failure is lost: a write that fails rejects the next call to
+ * {@linkcode write} or {@linkcode flush} (and every later one: the writer stops),
+ * and, if the writer has not reported it yet, the file's next `fsync`, `fdsync`
+ * or `close`. The file's `fsync` and `fdsync` wait for the writes issued before
+ * them. In append modes the file places every write at its end, so there the
+ * writes go one at a time, in call order.
  *
  * @example Write pieces, then read them back
  * ```ts
@@ -41,6 +55,7 @@ export interface WriterOptions {
  * await writer.write("Hello");
  * await writer.write(" ");
  * await writer.write("World");
+ * await writer.flush(); // every write has landed
  * console.log(await afp.read()); // "Hello World"
  * ```
  *
@@ -51,6 +66,7 @@ export interface WriterOptions {
  * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+b");
  * const writer = new Writer(afp);
  * await Promise.all([1, 2, 3].map((n) => writer.write(new Uint8Array([n]))));
+ * await afp.fsync(); // waits for the writes, then makes them durable
  * console.log(await afp.read()); // Uint8Array(3) [ 1, 2, 3 ]
  * ```
  */
@@ -58,18 +74,22 @@ export class Writer<M extends string = "w"> {
   /** The file written. */
   readonly file: AIOFile<M>;
   readonly #serial: Serial | undefined;
+  readonly #writeBehind: number;
+  readonly #inFlight: Promise<number>[] = [];
+  #failure: { error: unknown } | undefined;
   #offset: number;
 
   /**
    * Writes to `file` from `options.offset` on.
    *
    * @param file An `AIOFile` open for writing (or about to be).
-   * @throws {TypeError|RangeError} for a bad offset.
+   * @throws {TypeError|RangeError} for a bad option.
    */
   constructor(file: AIOFile<M>, options: WriterOptions = {}) {
-    const { offset = 0 } = options;
+    const { offset = 0, writeBehind = DEFAULT_WRITE_BEHIND } = options;
     this.file = file;
     this.#offset = checkNonNegative("offset", offset);
+    this.#writeBehind = checkNonNegative("writeBehind", writeBehind);
     if (file.mode.appending) this.#serial = new Serial();
   }
 
@@ -80,9 +100,11 @@ export class Writer<M extends string = "w"> {
 
   /**
    * Writes `data` (a string in text modes, bytes in binary modes) after the
-   * previous write; resolves to the number of bytes written.
+   * previous write; resolves to the number of bytes, once the write is under way
+   * (see the class's description of write-behind).
    */
   write(data: DataOf<M>): Promise<number> {
+    if (this.#failure !== undefined) return this.#report();
     let bytes: Uint8Array;
     try {
       bytes = fileInternals.encode(this.file, data);
@@ -92,6 +114,39 @@ export class Writer<M extends string = "w"> {
     const offset = this.#offset;
     this.#offset += bytes.length;
     const write = () => fileInternals.writeOwned(this.file, bytes, offset);
-    return this.#serial === undefined ? write() : this.#serial.run(write);
+    const written = this.#serial === undefined
+      ? write()
+      : this.#serial.run(write);
+    if (this.#writeBehind === 0) return written;
+    written.catch((error) => {
+      if (this.#failure === undefined) {
+        this.#failure = { error };
+        fileInternals.defer(this.file, error);
+      }
+    });
+    this.#inFlight.push(written);
+    if (this.#inFlight.length <= this.#writeBehind) {
+      return Promise.resolve(bytes.length);
+    }
+    return this.#settle(this.#inFlight.length - this.#writeBehind).then(() =>
+      bytes.length
+    );
+  }
+
+  /** Waits until every write has landed; rejects if one failed. */
+  flush(): Promise<void> {
+    return this.#settle(this.#inFlight.length);
+  }
+
+  /** Waits for the `count` oldest writes in flight; rejects if a write failed. */
+  async #settle(count: number): Promise<void> {
+    await Promise.allSettled(this.#inFlight.splice(0, count));
+    if (this.#failure !== undefined) await this.#report();
+  }
+
+  #report(): Promise<never> {
+    const { error } = this.#failure!;
+    fileInternals.delivered(this.file, error);
+    return Promise.reject(error);
   }
 }

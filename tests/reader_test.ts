@@ -404,6 +404,7 @@ backendTest(
         written,
         pieces.map((piece) => piece.length),
       );
+      await writer.flush();
       assert.equal(await afp.read(), pieces.join(""), mode);
     }
   },
@@ -436,11 +437,41 @@ backendTest(
 );
 
 backendTest(
-  "Writer: each failed write is reported on its own call",
+  "Writer: a failed write is reported by the next call and by flush",
   async (context) => {
     // Deno requires --allow-all to open /dev/full (the test task's).
     await using afp = await AIOFile.open("/dev/full", "wb", { context });
     const writer = new Writer(afp);
+    assert.equal(await writer.write(new Uint8Array(10)), 10); // under way
+    await assert.rejects(
+      writer.flush(),
+      (e: { code?: string }) => e.code === "ENOSPC",
+    );
+    // The writer stops: every later call reports the same failure.
+    await assert.rejects(writer.write(new Uint8Array(1)), /ENOSPC|No space/);
+    await assert.rejects(writer.flush(), /ENOSPC|No space/);
+  },
+);
+
+backendTest(
+  "Writer: a failure the writer has not reported rejects the file's fsync",
+  async (context) => {
+    const afp = await AIOFile.open("/dev/full", "wb", { context });
+    const writer = new Writer(afp);
+    await writer.write(new Uint8Array(10));
+    await assert.rejects(afp.fsync(), /ENOSPC|No space/);
+    await afp.fsync().catch((e) => assert.notEqual(e.code, "ENOSPC")); // once only
+    const other = new Writer(afp);
+    await other.write(new Uint8Array(10));
+    await assert.rejects(afp.close(), /ENOSPC|No space/);
+  },
+);
+
+backendTest(
+  "Writer: with writeBehind 0 each call reports its own write",
+  async (context) => {
+    await using afp = await AIOFile.open("/dev/full", "wb", { context });
+    const writer = new Writer(afp, { writeBehind: 0 });
     const results = await Promise.allSettled(
       [1, 2, 3].map((n) => writer.write(new Uint8Array(n))),
     );
@@ -452,16 +483,19 @@ backendTest(
 );
 
 backendTest(
-  "Reader, LineReader: a genuine U+FFFD is text, not an error",
+  "Writer: fsync waits for the writes issued before it",
   async (context, dir) => {
-    const path = `${dir}/fffd`;
-    await Deno.writeTextFile(path, "a\ufffdb\n\ufffd\n");
-    await using afp = await AIOFile.open(path, "r", { context });
-    assert.deepEqual(await collect(new LineReader(afp)), [
-      "a\ufffdb\n",
-      "\ufffd\n",
-    ]);
-    assert.deepEqual(await collect(new Reader(afp)), ["a\ufffdb\n\ufffd\n"]);
-    assert.equal(await afp.read(), "a\ufffdb\n\ufffd\n");
+    const path = `${dir}/out`;
+    const afp = await AIOFile.open(path, "w", { context });
+    const writer = new Writer(afp);
+    for (let i = 0; i < 64; i++) {
+      await writer.write(
+        String(i % 10).repeat(4096),
+      );
+    }
+    await afp.fsync();
+    // Read by another handle: every write has landed before fsync resolved.
+    assert.equal((await Deno.stat(path)).size, 64 * 4096);
+    await afp.close();
   },
 );
