@@ -8,7 +8,7 @@ import { type AIOFile, fileInternals } from "./aiofile.ts";
 import { encodeSeparator, LineReader } from "./line_reader.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_CHUNK_SIZE, DEFAULT_READ_AHEAD, Reader } from "./reader.ts";
-import { Serial } from "./serial.ts";
+import { Semaphore } from "./semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { readableFrom, STREAM_CHUNK_SIZE, writableTo } from "./streams.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
@@ -49,7 +49,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
   implements AsyncIterable<D>, AsyncDisposable {
   /** The underlying positional file. */
   readonly file: AIOFile<string>;
-  readonly #serial = new Serial();
+  readonly #serial = new Semaphore(1);
   readonly #writes = new Set<Promise<number>>();
   readonly #layout: TextLayout | undefined;
   readonly #decoder: StrictDecoder | undefined;
@@ -125,7 +125,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     }
     if (this.#serial.busy) {
       // Operations issued before it still run from their own positions.
-      this.#serial.run(() => this.#position = position);
+      this.#serial.run(async () => this.#position = position);
       this.#planned = position;
     } else {
       this.#position = position;
@@ -294,7 +294,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     if (this.file.mode.appending) return this.#serial.run(start);
     if (!this.#serial.busy) return start();
     let written!: Promise<number>;
-    return this.#serial.run(() => {
+    return this.#serial.run(async () => {
       written = start();
     }).then(() => written);
   }

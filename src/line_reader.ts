@@ -7,7 +7,7 @@
 import type { AIOFile, DataOf } from "./aiofile.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_READ_AHEAD } from "./reader.ts";
-import { Serial } from "./serial.ts";
+import { Semaphore } from "./semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import { checkNonNegative, checkPositive, describeValue } from "./validate.ts";
@@ -84,7 +84,7 @@ export class LineReader<M extends string = "r">
   /** The file read. */
   readonly file: AIOFile<M>;
   readonly #source: ChunkSource;
-  readonly #serial = new Serial();
+  readonly #serial = new Semaphore(1);
   readonly #separator: Uint8Array;
   readonly #unit: number;
   readonly #decoder: StrictDecoder | undefined;

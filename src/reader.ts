@@ -6,7 +6,7 @@
 
 import type { AIOFile, DataOf } from "./aiofile.ts";
 import { ChunkSource } from "./chunks.ts";
-import { Serial } from "./serial.ts";
+import { Semaphore } from "./semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import { checkNonNegative, checkPositive } from "./validate.ts";
@@ -85,7 +85,7 @@ export class Reader<M extends string = "r">
   /** The size of a chunk in bytes. */
   readonly chunkSize: number;
   readonly #source: ChunkSource;
-  readonly #serial = new Serial();
+  readonly #serial = new Semaphore(1);
   readonly #layout: TextLayout | undefined;
   readonly #decoder: StrictDecoder | undefined;
   /** Bytes read but not returned yet (after a chunk was extended into the next). */

@@ -15,6 +15,11 @@ export class Semaphore {
     this.limit = limit;
   }
 
+  /** True while a task runs or waits. */
+  get busy(): boolean {
+    return this.#active > 0;
+  }
+
   /** Runs `task` when a turn is free. */
   run<T>(task: () => Promise<T>): Promise<T> {
     if (this.#active < this.limit) {

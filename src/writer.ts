@@ -5,7 +5,7 @@
  */
 
 import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
-import { Serial } from "./serial.ts";
+import { Semaphore } from "./semaphore.ts";
 import { checkNonNegative } from "./validate.ts";
 
 /**
@@ -73,7 +73,7 @@ export const DEFAULT_WRITE_BEHIND = 8;
 export class Writer<M extends string = "w"> {
   /** The file written. */
   readonly file: AIOFile<M>;
-  readonly #serial: Serial | undefined;
+  readonly #serial: Semaphore | undefined;
   readonly #writeBehind: number;
   readonly #inFlight: Promise<number>[] = [];
   #failure: { error: unknown } | undefined;
@@ -90,7 +90,7 @@ export class Writer<M extends string = "w"> {
     this.file = file;
     this.#offset = checkNonNegative("offset", offset);
     this.#writeBehind = checkNonNegative("writeBehind", writeBehind);
-    if (file.mode.appending) this.#serial = new Serial();
+    if (file.mode.appending) this.#serial = new Semaphore(1);
   }
 
   /** The byte offset where the next write will start. */

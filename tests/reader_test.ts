@@ -380,8 +380,10 @@ backendTest(
     await writer.write(" ");
     await writer.write("wörld");
     assert.equal(writer.offset, 12);
+    await writer.flush(); // write-behind: let the writes land
     const at = new Writer(afp, { offset: 6 });
     await at.write("W");
+    await at.flush();
     assert.equal(await afp.read(), "Hello Wörld");
   },
 );
@@ -419,6 +421,7 @@ backendTest(
     const done = writer.write(bytes);
     bytes.fill(9);
     await done;
+    await writer.flush(); // write-behind: let the writes land
     assert.deepEqual(await afp.read(), new Uint8Array([1, 2, 3]));
   },
 );
@@ -432,6 +435,7 @@ backendTest(
     await assert.rejects(writer.write(42), /data must be a string/);
     assert.equal(writer.offset, 0);
     await writer.write("ok");
+    await writer.flush(); // write-behind: let the writes land
     assert.equal(await afp.read(), "ok");
   },
 );
