@@ -6,6 +6,7 @@
 
 import { type AIOFile, fileInternals } from "./aiofile.ts";
 import { encodeSeparator, LineReader } from "./line_reader.ts";
+import { concat, indexOfSeparator } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_CHUNK_SIZE, DEFAULT_READ_AHEAD, Reader } from "./reader.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -125,7 +126,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     }
     if (this.#serial.busy) {
       // Operations issued before it still run from their own positions.
-      this.#serial.run(async () => this.#position = position);
+      this.#serial.run(() => Promise.resolve(this.#position = position));
       this.#planned = position;
     } else {
       this.#position = position;
@@ -294,8 +295,9 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     if (this.file.mode.appending) return this.#serial.run(start);
     if (!this.#serial.busy) return start();
     let written!: Promise<number>;
-    return this.#serial.run(async () => {
+    return this.#serial.run(() => {
       written = start();
+      return Promise.resolve();
     }).then(() => written);
   }
 
@@ -367,7 +369,14 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     let searched = 0;
     let atEnd = false;
     for (;;) {
-      let end = findSeparator(bytes, separator, searched, unit);
+      let end = indexOfSeparator(
+        bytes,
+        separator,
+        searched,
+        bytes.length,
+        0,
+        unit,
+      );
       if (end !== -1) end += separator.length;
       else if (atEnd) end = bytes.length;
       if (size !== -1) {
@@ -404,33 +413,6 @@ export abstract class FileWrapper<D extends string | Uint8Array>
       );
     }
   }
-}
-
-/** The index of the first `separator` in `bytes` at or after `from` (at a multiple of `unit`), or -1. */
-function findSeparator(
-  bytes: Uint8Array,
-  separator: Uint8Array,
-  from: number,
-  unit: number,
-): number {
-  for (let at = bytes.indexOf(separator[0], from); at !== -1;) {
-    if (at + separator.length > bytes.length) return -1;
-    let match = at % unit === 0;
-    for (let i = 1; match && i < separator.length; i++) {
-      match = bytes[at + i] === separator[i];
-    }
-    if (match) return at;
-    at = bytes.indexOf(separator[0], at + 1);
-  }
-  return -1;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
-  return joined;
 }
 
 /**

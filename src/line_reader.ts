@@ -5,6 +5,7 @@
  */
 
 import type { AIOFile, DataOf } from "./aiofile.ts";
+import { indexOfSeparator, startsWith } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_READ_AHEAD } from "./reader.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -270,18 +271,15 @@ export class LineReader<M extends string = "r">
   /** The end of the next line in the buffer (after its separator), or -1. */
   #lineEnd(): number {
     const separator = this.#separator;
-    const buffer = this.#buffer;
-    for (let from = this.#searched;;) {
-      const at = buffer.indexOf(separator[0], from);
-      if (at === -1 || at + separator.length > this.#end) break;
-      if (
-        (at - this.#start) % this.#unit === 0 &&
-        startsWith(buffer, at, separator)
-      ) {
-        return at + separator.length;
-      }
-      from = at + 1;
-    }
+    const at = indexOfSeparator(
+      this.#buffer,
+      separator,
+      this.#searched,
+      this.#end,
+      this.#start,
+      this.#unit,
+    );
+    if (at !== -1) return at + separator.length;
     // A separator may start in the last bytes and end in the next chunk.
     this.#searched = Math.max(this.#start, this.#end - separator.length + 1);
     return -1;
@@ -330,17 +328,6 @@ export class LineReader<M extends string = "r">
     this.#buffer.set(chunk, this.#end);
     this.#end += chunk.length;
   }
-}
-
-function startsWith(
-  bytes: Uint8Array,
-  at: number,
-  prefix: Uint8Array,
-): boolean {
-  for (let i = 1; i < prefix.length; i++) {
-    if (bytes[at + i] !== prefix[i]) return false;
-  }
-  return true;
 }
 
 const utf8 = new TextEncoder();

@@ -5,6 +5,7 @@
  */
 
 import type { AIOFile, DataOf } from "./aiofile.ts";
+import { concat } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { Semaphore } from "./semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
@@ -166,10 +167,7 @@ export class Reader<M extends string = "r">
       this.#carry = undefined;
       if (next.length === 0) break;
       const take = Math.min(wanted - bytes.length, next.length);
-      const longer = new Uint8Array(bytes.length + take);
-      longer.set(bytes);
-      longer.set(next.subarray(0, take), bytes.length);
-      bytes = longer;
+      bytes = concat(bytes, next.subarray(0, take));
       if (take < next.length) this.#carry = next.subarray(take);
     }
     return bytes;

@@ -1,0 +1,47 @@
+/**
+ * Byte-array helpers shared by the readers and the file wrappers.
+ *
+ * @module
+ */
+
+/** `a` followed by `b`, in a new array (`b` itself when `a` is empty). */
+export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}
+
+/** Whether `bytes` holds `prefix` at `at` (its first byte already matched). */
+export function startsWith(
+  bytes: Uint8Array,
+  at: number,
+  prefix: Uint8Array,
+): boolean {
+  for (let i = 1; i < prefix.length; i++) {
+    if (bytes[at + i] !== prefix[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * The index of the first `separator` that lies whole in `bytes[from, end)` and
+ * starts a multiple of `unit` bytes after `base` (a character boundary), or -1.
+ */
+export function indexOfSeparator(
+  bytes: Uint8Array,
+  separator: Uint8Array,
+  from: number,
+  end: number,
+  base: number,
+  unit: number,
+): number {
+  for (let at = from;; at++) {
+    at = bytes.indexOf(separator[0], at);
+    if (at === -1 || at + separator.length > end) return -1;
+    if ((at - base) % unit === 0 && startsWith(bytes, at, separator)) {
+      return at;
+    }
+  }
+}
