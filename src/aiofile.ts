@@ -297,7 +297,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       const bytes = await this.#read(file, size, offset);
       return (this.#codec === undefined
         ? bytes
-        : this.#decode(bytes, offset)) as DataOf<M>;
+        : this.#codec.decodeAt(bytes, this.name, offset)) as DataOf<M>;
     }, () => {
       checkSize("size", size);
       checkNonNegative("offset", offset);
@@ -633,17 +633,5 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       done += n;
     }
     return done;
-  }
-
-  #decode(bytes: Uint8Array, offset: number): string {
-    try {
-      return this.#codec!.decode(bytes);
-    } catch {
-      throw new TypeError(
-        `Bytes ${offset} to ${
-          offset + bytes.length
-        } of '${this.name}' are not valid ${this.encoding}: the range may cut a character`,
-      );
-    }
   }
 }

@@ -13,8 +13,11 @@ const encoder = new TextEncoder();
 export interface TextCodec {
   /** The canonical name, for example `"utf-8"`. */
   readonly encoding: string;
-  /** Decodes a complete byte range; throws `TypeError` if it cuts a character. */
-  decode(bytes: Uint8Array): string;
+  /**
+   * Decodes bytes found at `offset` in the file `name`; throws a `TypeError`
+   * that says where if they are not valid (a character invalid or cut).
+   */
+  decodeAt(bytes: Uint8Array, name: string, offset: number): string;
   /** Encodes text; only for the encodings that can be written. */
   encode(text: string): Uint8Array;
 }
@@ -31,14 +34,13 @@ export function textCodec(label: string, writable: boolean): TextCodec {
   if (typeof label !== "string") {
     throw new TypeError(`encoding must be a string, got ${typeof label}`);
   }
-  let decoder: TextDecoder;
+  let strict: StrictDecoder;
   try {
-    decoder = new TextDecoder(label, { fatal: true, ignoreBOM: true });
+    strict = new StrictDecoder(label);
   } catch {
     throw new TypeError(`Unknown encoding ${JSON.stringify(label)}`);
   }
-  const encoding = decoder.encoding;
-  const strict = new StrictDecoder(encoding);
+  const encoding = strict.encoding;
   const encode = encoding === "utf-8"
     ? (text: string) => encoder.encode(text)
     : encoding === "utf-16le"
@@ -53,7 +55,7 @@ export function textCodec(label: string, writable: boolean): TextCodec {
   }
   return {
     encoding,
-    decode: (bytes) => strict.decode(bytes),
+    decodeAt: (bytes, name, offset) => strict.decodeAt(bytes, name, offset),
     encode: encode ?? (() => {
       throw new TypeError(`Encoding "${encoding}" cannot be written`);
     }),

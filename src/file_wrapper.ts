@@ -403,15 +403,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
   }
 
   #decode(bytes: Uint8Array): string {
-    try {
-      return this.#decoder!.decode(bytes);
-    } catch {
-      throw new TypeError(
-        `Bytes ${this.#position} to ${
-          this.#position + bytes.length
-        } of '${this.name}' are not valid ${this.file.encoding}`,
-      );
-    }
+    return this.#decoder!.decodeAt(bytes, this.name, this.#position);
   }
 }
 

@@ -293,15 +293,7 @@ export class LineReader<M extends string = "r">
     if (this.#decoder === undefined) {
       line = bytes.slice();
     } else {
-      try {
-        line = this.#decoder.decode(bytes);
-      } catch {
-        throw new TypeError(
-          `Bytes ${this.#offset} to ${
-            this.#offset + bytes.length
-          } of '${this.file.name}' are not valid ${this.file.encoding}`,
-        );
-      }
+      line = this.#decoder.decodeAt(bytes, this.file.name, this.#offset);
     }
     this.#start = this.#searched = end;
     this.#offset += end - start;

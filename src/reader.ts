@@ -146,13 +146,7 @@ export class Reader<M extends string = "r">
     const start = this.#offset;
     this.#offset += bytes.length;
     if (this.#decoder === undefined) return bytes;
-    try {
-      return this.#decoder.decode(bytes);
-    } catch {
-      throw new TypeError(
-        `Bytes ${start} to ${this.#offset} of '${this.file.name}' are not valid ${this.file.encoding}`,
-      );
-    }
+    return this.#decoder.decodeAt(bytes, this.file.name, start);
   }
 
   /**
