@@ -4,6 +4,8 @@
  * @module
  */
 
+import { WriteBehind } from "./write_behind.ts";
+
 /** Chunk size of the streams: 64 KiB. */
 export const STREAM_CHUNK_SIZE = 65536;
 
@@ -36,27 +38,14 @@ export function readableFrom(
 export function writableTo<T>(
   write: (chunk: T) => Promise<number>,
 ): WritableStream<T> {
-  const inFlight: Promise<number>[] = [];
-  let failure: { error: unknown } | undefined;
-  const settle = async (count: number) => {
-    for (const write of inFlight.splice(0, count)) {
-      try {
-        await write;
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-    if (failure !== undefined) throw failure.error;
-  };
+  const writes = new WriteBehind(WRITES_IN_FLIGHT);
   return new WritableStream<T>({
-    async write(chunk) {
+    write(chunk) {
+      const { failure } = writes;
       if (failure !== undefined) throw failure.error;
-      const started = write(chunk);
-      started.catch(() => {}); // Reported by the next write or by close.
-      inFlight.push(started);
-      if (inFlight.length > WRITES_IN_FLIGHT) await settle(1);
+      return writes.add(write(chunk));
     },
-    close: () => settle(inFlight.length),
-    abort: () => settle(inFlight.length).catch(() => {}),
+    close: () => writes.drain(),
+    abort: () => writes.drain().catch(() => {}),
   });
 }

@@ -7,6 +7,7 @@
 import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
 import { Semaphore } from "./semaphore.ts";
 import { checkNonNegative } from "./validate.ts";
+import { WriteBehind } from "./write_behind.ts";
 
 /**
  * Options for {@linkcode Writer}.
@@ -75,8 +76,7 @@ export class Writer<M extends string = "w"> {
   readonly file: AIOFile<M>;
   readonly #serial: Semaphore | undefined;
   readonly #writeBehind: number;
-  readonly #inFlight: Promise<number>[] = [];
-  #failure: { error: unknown } | undefined;
+  readonly #writes: WriteBehind;
   #offset: number;
 
   /**
@@ -90,6 +90,11 @@ export class Writer<M extends string = "w"> {
     this.file = file;
     this.#offset = checkNonNegative("offset", offset);
     this.#writeBehind = checkNonNegative("writeBehind", writeBehind);
+    // A failure the writer has not reported yet is the file's to report.
+    this.#writes = new WriteBehind(
+      writeBehind,
+      (error) => fileInternals.defer(file, error),
+    );
     if (file.mode.appending) this.#serial = new Semaphore(1);
   }
 
@@ -104,7 +109,7 @@ export class Writer<M extends string = "w"> {
    * (see the class's description of write-behind).
    */
   write(data: DataOf<M>): Promise<number> {
-    if (this.#failure !== undefined) return this.#report();
+    if (this.#writes.failure !== undefined) return this.#report();
     let bytes: Uint8Array;
     try {
       bytes = fileInternals.encode(this.file, data);
@@ -118,34 +123,20 @@ export class Writer<M extends string = "w"> {
       ? write()
       : this.#serial.run(write);
     if (this.#writeBehind === 0) return written;
-    written.catch((error) => {
-      if (this.#failure === undefined) {
-        this.#failure = { error };
-        fileInternals.defer(this.file, error);
-      }
-    });
-    this.#inFlight.push(written);
-    if (this.#inFlight.length <= this.#writeBehind) {
-      return Promise.resolve(bytes.length);
-    }
-    return this.#settle(this.#inFlight.length - this.#writeBehind).then(() =>
-      bytes.length
+    return this.#writes.add(written).then(
+      () => bytes.length,
+      () => this.#report(),
     );
   }
 
   /** Waits until every write has landed; rejects if one failed. */
   flush(): Promise<void> {
-    return this.#settle(this.#inFlight.length);
+    return this.#writes.drain().catch(() => this.#report());
   }
 
-  /** Waits for the `count` oldest writes in flight; rejects if a write failed. */
-  async #settle(count: number): Promise<void> {
-    await Promise.allSettled(this.#inFlight.splice(0, count));
-    if (this.#failure !== undefined) await this.#report();
-  }
-
+  /** Rejects with the first failure, which the caller now knows of. */
   #report(): Promise<never> {
-    const { error } = this.#failure!;
+    const { error } = this.#writes.failure!;
     fileInternals.delivered(this.file, error);
     return Promise.reject(error);
   }
