@@ -176,3 +176,37 @@ export function batch(
 }
 
 function done(): void {}
+
+/** The length of each line of the text file made by {@linkcode ensureLinesFile}, "\n" included. */
+export const LINE = 100;
+
+/**
+ * The path of a text file of `bytes` bytes in lines of {@linkcode LINE} bytes
+ * (99 characters and "\n") in `bench/data/`, made unless it already has that
+ * size. It holds `Math.ceil(bytes / LINE)` lines.
+ */
+export function ensureLinesFile(bytes: number): string {
+  const path = `${dataDir()}lines-${bytes / 2 ** 20}MiB.txt`;
+  try {
+    if (Deno.statSync(path).size === bytes) return path;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const block = new TextEncoder().encode(
+    Array.from(
+      { length: 1024 * 1024 / LINE },
+      (_, i) => `line ${i} `.padEnd(LINE - 1, "abcdefghij") + "\n",
+    ).join(""),
+  );
+  using file = Deno.openSync(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  for (let done = 0; done < bytes;) {
+    done += file.writeSync(
+      block.subarray(0, Math.min(block.length, bytes - done)),
+    );
+  }
+  return path;
+}

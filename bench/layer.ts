@@ -29,40 +29,14 @@ import {
   benchBytes,
   dataDir,
   ensureDataFile,
+  ensureLinesFile,
+  LINE,
   positiveIntFromEnv,
   readFilePath,
   warm,
 } from "./common.ts";
 
-const LINE = 100;
 const CHUNK = 65536;
-
-/** A text file of `bytes` bytes in lines of 100 bytes (99 characters and "\n"). */
-function ensureLinesFile(bytes: number): string {
-  const path = `${dataDir()}lines-${bytes / 2 ** 20}MiB.txt`;
-  try {
-    if (Deno.statSync(path).size === bytes) return path;
-  } catch {
-    // Made below.
-  }
-  const block = new TextEncoder().encode(
-    Array.from(
-      { length: 1024 * 1024 / LINE },
-      (_, i) => `line ${i} `.padEnd(LINE - 1, "abcdefghij") + "\n",
-    ).join(""),
-  );
-  using file = Deno.openSync(path, {
-    write: true,
-    create: true,
-    truncate: true,
-  });
-  for (let done = 0; done < bytes;) {
-    done += file.writeSync(
-      block.subarray(0, Math.min(block.length, bytes - done)),
-    );
-  }
-  return path;
-}
 
 interface Participant {
   readonly group: string;

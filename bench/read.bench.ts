@@ -5,7 +5,9 @@
  * - QD1: one read per iteration, awaited. IOPS = 1 s / (time/iter).
  * - QD32: 32 reads started together per iteration, then awaited; the time shown is
  *   per batch of 32, so IOPS = 32 s / (time/iter) and the time per read is a
- *   32nd of it. `bench/summary.ts` turns `deno bench --json` output into IOPS.
+ *   32nd of it. The batches drain the queue between iterations, so this is a
+ *   latency probe: `bench/run.ts` (`deno task bench`) keeps the queue full, as
+ *   fio does, and compares against fio in the same run.
  *
  * The data file is `bench/data/read-<N>MiB.bin` (gitignored), `AIOFILE_BENCH_MIB`
  * MiB (default 256; `AIOFILE_BENCH_MIB=1` for a quick smoke run). It is read fully

@@ -1,0 +1,131 @@
+/**
+ * The participants that run as other processes: fio (the machine's limit, with
+ * the `io_uring`, `libaio` and `psync` engines) and Node.js. Each times only its
+ * own work, as the in-process participants do.
+ *
+ * @module
+ */
+
+import type { BenchFiles } from "./files.ts";
+import type { Tally } from "./window.ts";
+import type { Workload } from "./workloads.ts";
+
+/** The first line `command --version` prints, or `undefined` when it is not installed. */
+export function versionOf(command: string): string | undefined {
+  try {
+    const { success, stdout } = new Deno.Command(command, {
+      args: ["--version"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    const text = new TextDecoder().decode(stdout).trim().split("\n")[0];
+    return success ? text : undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+async function run(command: string, args: string[]): Promise<string> {
+  const { success, stdout, stderr } = await new Deno.Command(command, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  if (!success) {
+    const why = new TextDecoder().decode(stderr).trim() || text.trim();
+    throw new Error(
+      `${command} failed: ${why.split("\n").slice(-3).join(" ")}`,
+    );
+  }
+  return text;
+}
+
+/** The fio engines the suite runs. */
+export type FioEngine = "io_uring" | "libaio" | "psync";
+
+const FIO_RW = {
+  randread: "randread",
+  seqread: "read",
+  seqwrite: "write",
+  randwrite: "randwrite",
+} as const;
+
+/** Runs one fio job shaped like `workload`; `psync` runs at depth 1, as it must. */
+export async function measureFio(
+  engine: FioEngine,
+  workload: Workload,
+  files: BenchFiles,
+  seconds: number,
+): Promise<Tally> {
+  if (workload.kind === "lines") throw new Error("fio does not count lines");
+  const writing = workload.kind === "seqwrite" ||
+    workload.kind === "randwrite";
+  const path = workload.kind === "seqwrite"
+    ? files.seqWrite
+    : workload.kind === "randwrite"
+    ? files.randWrite
+    : files.read;
+  if (workload.kind === "seqwrite") await Deno.remove(path).catch(() => {});
+  const timed = workload.kind === "seqwrite" ? ["--end_fsync=1"] : [
+    "--time_based",
+    `--runtime=${Math.max(1, Math.round(seconds * 1000))}ms`,
+  ];
+  const text = await run("fio", [
+    "--name=bench",
+    `--filename=${path}`,
+    `--size=${writing ? files.writeBytes : files.readBytes}`,
+    `--rw=${FIO_RW[workload.kind]}`,
+    `--bs=${workload.block}`,
+    `--ioengine=${engine}`,
+    `--iodepth=${engine === "psync" ? 1 : workload.depth}`,
+    `--direct=${workload.direct ? 1 : 0}`,
+    "--invalidate=0",
+    "--norandommap",
+    "--randrepeat=0",
+    ...timed,
+    "--output-format=json",
+  ]);
+  // fio may print notes before its JSON document.
+  const job = JSON.parse(text.slice(text.indexOf("{"))).jobs[0];
+  const side = writing ? job.write : job.read;
+  const ops = Number(side.total_ios ?? side.io_kbytes * 1024 / workload.block);
+  const bytes = Number(side.io_bytes);
+  const seconds_ = Number(job.job_runtime) / 1000;
+  if (!(bytes > 0 && seconds_ > 0)) {
+    throw new Error(`fio reported no ${writing ? "writes" : "reads"}`);
+  }
+  return { ops, bytes, seconds: seconds_ };
+}
+
+/** Runs `bench/node_participant.mjs` with `node` for `workload`. */
+export async function measureNode(
+  workload: Workload,
+  files: BenchFiles,
+  seconds: number,
+): Promise<Tally> {
+  const job = {
+    kind: workload.kind,
+    block: workload.block,
+    depth: workload.depth,
+    seconds,
+    ...(workload.kind === "lines"
+      ? {
+        path: files.lines,
+        fileBytes: files.linesBytes,
+        lineCount: files.lineCount,
+      }
+      : workload.kind === "seqwrite"
+      ? { path: files.seqWrite, fileBytes: files.writeBytes }
+      : workload.kind === "randwrite"
+      ? { path: files.randWrite, fileBytes: files.writeBytes }
+      : { path: files.read, fileBytes: files.readBytes }),
+  };
+  const script = decodeURIComponent(
+    new URL("./node_participant.mjs", import.meta.url).pathname,
+  );
+  return JSON.parse(await run("node", [script, JSON.stringify(job)]));
+}

@@ -1,0 +1,218 @@
+/**
+ * Everyone the benchmark suite measures, in the order they run in each round:
+ * this library on every backend available here, `Deno.FsFile` (one handle, and
+ * one handle per request), `node:fs` in this process, Node.js as a second
+ * process, and fio with three engines. A participant that cannot take part in a
+ * workload says why, and is reported as missing, never as zero.
+ *
+ * For the line-counting workload the `AIOFile` rows use `LineReader`,
+ * `Deno.FsFile` is `readable` + `TextDecoderStream` + `split`, `node:fs` is
+ * `node:readline` over `createReadStream`, and Node.js runs `node:readline` too.
+ *
+ * @module
+ */
+
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import { AIOFile, type Context, createContext, LineReader } from "../mod.ts";
+import { BACKEND_NAMES } from "../impl/backend.ts";
+import { unavailableReason } from "../impl/select.ts";
+import {
+  type FioEngine,
+  measureFio,
+  measureNode,
+  versionOf,
+} from "./external.ts";
+import type { BenchFiles } from "./files.ts";
+import {
+  aiofileOpener,
+  fsFileOpener,
+  fsFilePerRequestOpener,
+  measurePositional,
+  nodeFsOpener,
+  type OpenPositional,
+} from "./positional.ts";
+import type { Tally } from "./window.ts";
+import type { Workload } from "./workloads.ts";
+
+/** One participant of the suite. */
+export interface Participant {
+  readonly name: string;
+  /** `fsfile`: the reference for "vs FsFile"; `fio`: a candidate for "vs fio". */
+  readonly role?: "fsfile" | "fio";
+  /**
+   * Why it cannot take part in `workload`, or `undefined`: `"missing: ..."` when
+   * this machine lacks something, `"n/a: ..."` when it does not apply.
+   */
+  missing(workload: Workload): string | undefined;
+  /** Measures `workload` once, for about `seconds` (fixed-size workloads take what they take). */
+  measure(
+    workload: Workload,
+    files: BenchFiles,
+    seconds: number,
+  ): Promise<Tally>;
+  /** Releases what it holds across measurements. */
+  close?(): Promise<void>;
+}
+
+async function timedLines(
+  files: BenchFiles,
+  count: () => Promise<number>,
+): Promise<Tally> {
+  const started = performance.now();
+  const lines = await count();
+  const seconds = (performance.now() - started) / 1000;
+  if (lines !== files.lineCount) {
+    throw new Error(`counted ${lines} lines, expected ${files.lineCount}`);
+  }
+  return { ops: lines, bytes: files.linesBytes, seconds };
+}
+
+function inProcess(
+  name: string,
+  open: OpenPositional,
+  countLines: ((files: BenchFiles) => Promise<number>) | undefined,
+  refusesDirect: string | undefined,
+  role?: "fsfile",
+): Participant {
+  return {
+    name,
+    role,
+    missing: (workload) =>
+      workload.direct
+        ? refusesDirect
+        : workload.kind === "lines" && countLines === undefined
+        ? "n/a: the one-handle row counts the lines"
+        : undefined,
+    measure: (workload, files, seconds) =>
+      workload.kind === "lines"
+        ? timedLines(files, () => countLines!(files))
+        : measurePositional(open, workload, files, seconds),
+  };
+}
+
+function aiofileParticipant(
+  backend: (typeof BACKEND_NAMES)[number],
+): Participant {
+  const name = `AIOFile [${backend}]`;
+  const reason = unavailableReason(backend);
+  if (reason !== undefined) {
+    return {
+      name,
+      missing: () => `missing: backend unavailable: ${reason}`,
+      measure: () => Promise.reject(new Error(reason)),
+    };
+  }
+  let context: Context | undefined;
+  const direct = backend === "uring" || backend === "linux";
+  const opener = (): OpenPositional =>
+    aiofileOpener(context ??= createContext({ backend }));
+  return {
+    name,
+    missing: (workload) =>
+      workload.direct && !direct
+        ? `n/a: the ${backend} backend has no O_DIRECT`
+        : undefined,
+    measure: (workload, files, seconds) =>
+      workload.kind === "lines"
+        ? timedLines(files, async () => {
+          context ??= createContext({ backend });
+          await using afp = await AIOFile.open(files.lines, "r", { context });
+          let count = 0;
+          for await (const _ of new LineReader(afp)) count++;
+          return count;
+        })
+        : measurePositional(opener(), workload, files, seconds),
+    close: async () => await context?.close(),
+  };
+}
+
+async function fsFileLines(files: BenchFiles): Promise<number> {
+  using file = await Deno.open(files.lines);
+  let count = 0;
+  let rest = "";
+  for await (const text of file.readable.pipeThrough(new TextDecoderStream())) {
+    const parts = (rest + text).split("\n");
+    rest = parts.pop()!;
+    count += parts.length;
+  }
+  return rest === "" ? count : count + 1;
+}
+
+async function nodeReadlineLines(files: BenchFiles): Promise<number> {
+  const lines = createInterface({
+    input: createReadStream(files.lines),
+    crlfDelay: Infinity,
+  });
+  let count = 0;
+  for await (const _ of lines) count++;
+  return count;
+}
+
+function fioParticipant(
+  engine: FioEngine,
+  version: string | undefined,
+): Participant {
+  return {
+    name: `fio ${engine}${engine === "psync" ? " (QD1)" : ""}`,
+    role: "fio",
+    missing: (workload) =>
+      version === undefined
+        ? "missing: fio is not installed"
+        : workload.kind === "lines"
+        ? "n/a: fio does not count lines"
+        : undefined,
+    measure: (workload, files, seconds) =>
+      measureFio(engine, workload, files, seconds),
+  };
+}
+
+/** Every participant, in the order they run; versions of the external programs too. */
+export function participants(): {
+  participants: Participant[];
+  node: string | undefined;
+  fio: string | undefined;
+} {
+  const node = versionOf("node");
+  const fio = versionOf("fio");
+  const noDirect = "n/a: no O_DIRECT option";
+  return {
+    node,
+    fio,
+    participants: [
+      ...BACKEND_NAMES.map(aiofileParticipant),
+      inProcess(
+        "Deno.FsFile, one handle",
+        fsFileOpener,
+        fsFileLines,
+        noDirect,
+        "fsfile",
+      ),
+      inProcess(
+        "Deno.FsFile, a handle per request",
+        fsFilePerRequestOpener,
+        undefined,
+        noDirect,
+      ),
+      inProcess(
+        "node:fs FileHandle, in Deno",
+        nodeFsOpener,
+        nodeReadlineLines,
+        "n/a: no aligned buffers without FFI",
+      ),
+      {
+        name: "Node.js (second process)",
+        missing: (workload) =>
+          node === undefined
+            ? "missing: node is not installed"
+            : workload.direct
+            ? "n/a: no aligned buffers in Node.js"
+            : undefined,
+        measure: measureNode,
+      },
+      ...(["io_uring", "libaio", "psync"] as const).map((engine) =>
+        fioParticipant(engine, fio)
+      ),
+    ],
+  };
+}

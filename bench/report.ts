@@ -1,0 +1,111 @@
+/**
+ * Renders suite results for people: a plain-text table for the terminal and
+ * `bench/RESULTS.md` (the soak test's section of an existing file is kept).
+ *
+ * @module
+ */
+
+import { cells, type Results, summarise } from "./results.ts";
+
+const HEADER = ["participant", "", "vs fio", "vs FsFile"];
+
+function header(unit: string): string[] {
+  return [HEADER[0], `${unit}, median (min-max)`, HEADER[2], HEADER[3]];
+}
+
+/** The results as aligned plain-text tables, one per workload. */
+export function textTables(results: Results): string {
+  const out: string[] = [];
+  for (const result of results.workloads) {
+    const { workload } = result;
+    const rows = [
+      header(workload.unit),
+      ...summarise(result).map((s) => cells(s, workload.unit)),
+    ];
+    const widths = rows[0].map((_, i) =>
+      Math.max(...rows.map((r) => r[i].length))
+    );
+    out.push(`\n${workload.title} [${workload.id}]`);
+    for (const row of rows) {
+      out.push(
+        "  " +
+          row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd(),
+      );
+    }
+  }
+  return out.join("\n");
+}
+
+const SOAK_START = "<!-- soak:start -->";
+const SOAK_END = "<!-- soak:end -->";
+
+/** The soak test's section of an existing `RESULTS.md`, markers included, or a placeholder. */
+export function soakSection(existing: string | undefined): string {
+  const start = existing?.indexOf(SOAK_START) ?? -1;
+  const end = existing?.indexOf(SOAK_END) ?? -1;
+  if (existing !== undefined && start >= 0 && end > start) {
+    return existing.slice(start, end + SOAK_END.length);
+  }
+  return `${SOAK_START}\n## Soak\n\nNot run yet: \`deno task soak\` writes its summary here.\n${SOAK_END}`;
+}
+
+function markdownTable(rows: string[][]): string {
+  const line = (row: string[]) => `| ${row.join(" | ")} |`;
+  return [
+    line(rows[0]),
+    line(rows[0].map(() => "---")),
+    ...rows.slice(1).map(line),
+  ]
+    .join("\n");
+}
+
+/** `bench/RESULTS.md`: machine, method, one table per workload, the chart, the soak section. */
+export function markdown(results: Results, soak: string): string {
+  const { machine, options } = results;
+  const tables = results.workloads.map((result) => {
+    const { workload } = result;
+    const rows = [
+      header(workload.unit),
+      ...summarise(result).map((s) => cells(s, workload.unit)),
+    ];
+    return `### ${workload.title}\n\n\`${workload.id}\`: ${
+      workload.block / 1024
+    } KiB requests, ${workload.depth} in flight for participants that can have more than one.\n\n${
+      markdownTable(rows)
+    }`;
+  });
+  return `# Benchmark results
+
+Regenerated with \`deno task bench\` (this file, \`bench/results.svg\` and
+\`bench/results.json\`). Figures depend on the machine; the ratios are what
+carries over.
+
+| | |
+|---|---|
+| date | ${machine.date} |
+| CPU | ${machine.cpu}, ${machine.cores} cores |
+| memory | ${machine.memoryGiB} GiB |
+| kernel | ${machine.kernel} |
+| file system | ${machine.fileSystem} |
+| Deno | ${machine.deno} |
+| Node.js | ${machine.node ?? "not installed"} |
+| fio | ${machine.fio ?? "not installed"} |
+
+## Method
+
+- Files: ${options.readMiB} MiB of random data for reads, ${options.writeMiB} MiB written sequentially then \`fsync\`ed, the same size rewritten at random, ${options.linesMiB} MiB of 100-byte lines. Page-cached workloads read their file fully right before each round (this kernel evicts idle page cache within about a minute); \`O_DIRECT\` workloads go to the device.
+- Requests are kept in flight as fio keeps them: each completion starts the next request at once (a sliding window of the queue depth). \`Deno.FsFile\` with one handle has a file pointer and no positional read, so it runs one request at a time whatever the depth; "a handle per request" opens one per window slot. fio \`psync\` is synchronous, so QD1.
+- Each participant times only its own work (fio and Node.js report theirs). About ${options.seconds} s per measurement; the sequential write and the line count do a fixed amount of work.
+- A warm-up round, then ${options.rounds} rounds; each round runs every participant of a workload in turn (A B C, A B C, ...), so drift on a shared machine hits all alike.
+- Figures: median (min-max) over rounds. Ratios are taken inside each round, then the median (min-max) of those is shown: "vs fio" to the fastest fio engine of the round, "vs FsFile" to \`Deno.FsFile\` with one handle. A participant that cannot take part says why.
+- Line counting: \`AIOFile\` rows use \`LineReader\` (text); \`Deno.FsFile\` is \`readable\` + \`TextDecoderStream\` + \`split\`; \`node:fs\` is \`node:readline\` over \`createReadStream\`; Node.js runs \`node:readline\` too.
+
+![Throughput of each participant relative to the fastest in each workload](results.svg)
+
+## Figures
+
+${tables.join("\n\n")}
+
+${soak}
+`;
+}
