@@ -42,6 +42,8 @@ const OPCODES: Record<RingOp, number> = {
 export class LinuxBackend extends RingBackend {
   readonly name = "linux" as const;
   protected readonly nowaitReads = true;
+  /** `io_submit` already copies a buffered write in, inline. */
+  protected readonly inlineWrites = false;
   readonly #aio: AioCalls;
   #ctx = 0n;
   readonly #iocbs = new Uint8Array(SLOTS * IOCB.SIZE);

@@ -105,6 +105,11 @@ export abstract class RingBackend implements Backend {
   abstract readonly name: BackendName;
   /** Whether buffered reads should carry `RWF_NOWAIT` (a queue that would block on a miss). */
   protected abstract readonly nowaitReads: boolean;
+  /**
+   * Whether buffered writes are done with `pwrite(2)` on this thread rather than
+   * queued (a queue that would hand each one to a kernel worker).
+   */
+  protected abstract readonly inlineWrites: boolean;
   /** The loaded C library. */
   protected readonly libc: Libc;
   readonly #pool = new Semaphore(POOL_CALLS);
@@ -214,7 +219,10 @@ export abstract class RingBackend implements Backend {
       if (refusal !== undefined) throw new CannotServe(refusal);
       const direct = flags.direct ? this.#directAlignment(fd, path) : undefined;
       const threads = new ThreadFile(this.libc, this.#pool, fd, path);
-      return new RingFile(this, fd, path, threads, this.nowaitReads, direct);
+      return new RingFile(this, fd, path, threads, direct, {
+        nowaitReads: this.nowaitReads,
+        inlineWrites: this.inlineWrites,
+      });
     } catch (error) {
       await closeDescriptor(fd);
       throw error;
@@ -294,11 +302,41 @@ export abstract class RingBackend implements Backend {
   #scheduleFlush(): void {
     if (this.#flushPending) return;
     this.#flushPending = true;
-    if (performance.now() - this.#lastMacrotask < YIELD_EVERY_MS) {
+    if (this.#mayStayInMicrotasks()) {
       queueMicrotask(this.#flushNow);
     } else {
       setImmediate(this.#flushAfterMacrotask);
     }
+  }
+
+  #mayStayInMicrotasks(): boolean {
+    return performance.now() - this.#lastMacrotask < YIELD_EVERY_MS;
+  }
+
+  /**
+   * The result of work done on this thread (an inline write), delivered as the
+   * queue delivers completions: at once, or after a macrotask when completions
+   * have resolved in microtasks only for {@linkcode YIELD_EVERY_MS}.
+   */
+  settleInline(work: () => number): Promise<number> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(
+        new Deno.errors.BadResource("The backend is closed"),
+      );
+    }
+    let result: number;
+    try {
+      result = work();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#mayStayInMicrotasks()) return Promise.resolve(result);
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        this.#lastMacrotask = performance.now();
+        resolve(result);
+      })
+    );
   }
 
   readonly #flushNow = (): void => this.#flush();
@@ -435,6 +473,7 @@ export class RingFile implements BackendFile {
   readonly #ring: RingBackend;
   readonly #threads: ThreadFile;
   readonly #memoryAlignment: number;
+  readonly #inlineWrites: boolean;
   #nowait: boolean;
 
   constructor(
@@ -442,8 +481,8 @@ export class RingFile implements BackendFile {
     fd: number,
     path: string,
     threads: ThreadFile,
-    nowaitReads: boolean,
     direct: { memory: number; offset: number } | undefined,
+    how: { nowaitReads: boolean; inlineWrites: boolean },
   ) {
     this.#ring = ring;
     this.fd = fd;
@@ -451,7 +490,8 @@ export class RingFile implements BackendFile {
     this.#threads = threads;
     this.alignment = direct?.offset ?? 1;
     this.#memoryAlignment = direct?.memory ?? 1;
-    this.#nowait = nowaitReads && direct === undefined;
+    this.#nowait = how.nowaitReads && direct === undefined;
+    this.#inlineWrites = how.inlineWrites && direct === undefined;
   }
 
   /** The file system refused `RWF_NOWAIT`: submit buffered reads without it. */
@@ -507,6 +547,11 @@ export class RingFile implements BackendFile {
   }
 
   write(data: Uint8Array, offset: number): Promise<number> {
+    if (this.#inlineWrites) {
+      return this.#ring.settleInline(() =>
+        this.#threads.writeNow(data, offset)
+      );
+    }
     if (this.alignment === 1) {
       return this.#ring.submit(this, "write", data, offset, false);
     }

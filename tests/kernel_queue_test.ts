@@ -339,6 +339,63 @@ backendTest(
   QUEUES,
 );
 
+backendTest(
+  "a loop of awaited buffered writes does not starve a 1 ms interval",
+  async (context, dir, backend) => {
+    const path = `${dir}/writes.bin`;
+    await using afp = await AIOFile.open(path, "w+b", { context });
+    assert.equal(afp.backend, backend);
+    const block = new Uint8Array(4096);
+    const { ticks, elapsedMs } = await countingTicks(async () => {
+      for (let i = 0; i < 20000; i++) {
+        block[0] = i & 0xff;
+        assert.equal(await afp.write(block, (i % 256) * 4096), 4096);
+      }
+    });
+    assert.ok(ticks > 0, "a 1 ms interval never fired during 20000 writes");
+    assert.ok(
+      ticks >= elapsedMs / 10,
+      `a 1 ms interval fired ${ticks} times in ${elapsedMs.toFixed(0)} ms`,
+    );
+    // The last write (i = 19999) went to block 19999 % 256.
+    const last = await afp.read(1, (19999 % 256) * 4096);
+    assert.equal(last[0], 19999 & 0xff);
+  },
+  QUEUES,
+);
+
+backendTest(
+  "uring: buffered writes are done inline, O_DIRECT writes go through the ring",
+  async (context, dir) => {
+    const original = ThreadFile.prototype.writeNow;
+    let inline = 0;
+    ThreadFile.prototype.writeNow = function (this: ThreadFile, data, offset) {
+      inline++;
+      return original.call(this, data, offset);
+    };
+    try {
+      await using buffered = await AIOFile.open(`${dir}/b.bin`, "w+b", {
+        context,
+      });
+      await buffered.write(new Uint8Array(8192).fill(1), 0);
+      assert.equal(inline, 1);
+      await using direct = await AIOFile.open(`${dir}/d.bin`, "w+b", {
+        context,
+        direct: true,
+      });
+      await direct.write(new Uint8Array(4096).fill(2), 0);
+      assert.equal(inline, 1);
+      assert.deepEqual(
+        await direct.read(4096, 0),
+        new Uint8Array(4096).fill(2),
+      );
+    } finally {
+      ThreadFile.prototype.writeNow = original;
+    }
+  },
+  { only: ["uring"] },
+);
+
 // 3. O_DIRECT.
 
 backendTest(
