@@ -281,13 +281,18 @@ async function write(results: Results, out: string): Promise<void> {
   const existing = await readIfExists(`${dir}RESULTS.md`);
   await Deno.writeTextFile(
     `${dir}results.json`,
-    JSON.stringify(results, null, 1) + "\n",
+    JSON.stringify(results, null, 2) + "\n",
   );
   await Deno.writeTextFile(`${dir}results.svg`, chart(results));
   await Deno.writeTextFile(
     `${dir}RESULTS.md`,
     markdown(results, soakSection(existing)),
   );
+  // In the project's format, so that `deno fmt --check` stays clean.
+  await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", `${dir}RESULTS.md`, `${dir}results.json`],
+    stdin: "null",
+  }).output();
   console.error(
     `wrote ${dir}RESULTS.md, ${dir}results.svg and ${dir}results.json`,
   );
