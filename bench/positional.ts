@@ -71,17 +71,11 @@ export async function measurePositional(
   const depth = Math.min(workload.depth, file.maxDepth);
   try {
     switch (kind) {
-      case "randread": {
-        const offsets = new Offsets(files.readBytes);
-        return await forSeconds(
-          depth,
-          seconds,
-          block,
-          (slot) => file.read(slot, offsets.next(), block),
-        );
-      }
+      case "randread":
       case "seqread": {
-        const offsets = new SequentialOffsets(files.readBytes, block);
+        const offsets = kind === "randread"
+          ? new Offsets(files.readBytes)
+          : new SequentialOffsets(files.readBytes, block);
         return await forSeconds(
           depth,
           seconds,

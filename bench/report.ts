@@ -36,8 +36,10 @@ export function textTables(results: Results): string {
   return out.join("\n");
 }
 
-const SOAK_START = "<!-- soak:start -->";
-const SOAK_END = "<!-- soak:end -->";
+/** Where the soak test's section of `RESULTS.md` starts (`bench/soak.ts` writes it). */
+export const SOAK_START = "<!-- soak:start -->";
+/** Where the soak test's section of `RESULTS.md` ends. */
+export const SOAK_END = "<!-- soak:end -->";
 
 /** The soak test's section of an existing `RESULTS.md`, markers included, or a placeholder. */
 export function soakSection(existing: string | undefined): string {
@@ -46,7 +48,7 @@ export function soakSection(existing: string | undefined): string {
   if (existing !== undefined && start >= 0 && end > start) {
     return existing.slice(start, end + SOAK_END.length);
   }
-  return `${SOAK_START}\n## Soak\n\nNot run yet: \`deno task soak\` writes its summary here.\n${SOAK_END}`;
+  return `${SOAK_START}\n\n## Soak\n\nNot run yet: \`deno task soak\` writes its summary here.\n\n${SOAK_END}`;
 }
 
 function markdownTable(rows: string[][]): string {
