@@ -45,6 +45,7 @@ function panel(
   top: number,
 ): { svg: string; height: number } {
   const shown = summaries.filter((s) => s.value !== undefined);
+  if (shown.length === 0) return { svg: "", height: 0 };
   const best = Math.max(...shown.map((s) => s.value!.median));
   const parts = [
     `<text x="${MARGIN}" y="${top + 17}" class="title">${escape(title)}</text>`,
@@ -62,7 +63,9 @@ function panel(
       `<rect x="${LABEL}" y="${y + 2}" width="${width.toFixed(1)}" height="${
         ROW - 4
       }" fill="${colour(s.row.name)}"/>`,
-      `<text x="${LABEL + width + 6}" y="${y + 11}" class="value">${
+      `<text x="${(LABEL + width + 6).toFixed(1)}" y="${
+        y + 11
+      }" class="value">${
         formatValue(s.value!.median, unit)
       } ${unit}${fio}</text>`,
     );

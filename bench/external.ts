@@ -54,6 +54,52 @@ const FIO_RW = {
   randwrite: "randwrite",
 } as const;
 
+const probed = new Map<string, string | undefined>();
+
+/**
+ * Why fio's `engine` cannot run here (seccomp or `kernel.io_uring_disabled` for
+ * io_uring, a file system without `O_DIRECT`), or `undefined`: a tiny job on a
+ * file in `dir`, tried once per engine and `direct`.
+ */
+export function fioCannotRun(
+  engine: FioEngine,
+  direct: boolean,
+  dir: string,
+): string | undefined {
+  const key = `${engine} ${direct}`;
+  if (probed.has(key)) return probed.get(key);
+  const path = `${dir}fio-probe.bin`;
+  const { success, stdout, stderr } = new Deno.Command("fio", {
+    args: [
+      "--name=probe",
+      `--filename=${path}`,
+      "--size=64k",
+      "--rw=read",
+      "--bs=4k",
+      `--ioengine=${engine}`,
+      `--direct=${direct ? 1 : 0}`,
+      "--output-format=json",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // fio failed before making it.
+  }
+  const why = new TextDecoder().decode(stderr).trim() ||
+    new TextDecoder().decode(stdout).trim();
+  const reason = success
+    ? undefined
+    : `missing: fio ${engine}${direct ? " with O_DIRECT" : ""} fails here: ${
+      why.split("\n")[0] || "no reason given"
+    }`;
+  probed.set(key, reason);
+  return reason;
+}
+
 /** Runs one fio job shaped like `workload`; `psync` runs at depth 1, as it must. */
 export async function measureFio(
   engine: FioEngine,
@@ -84,6 +130,8 @@ export async function measureFio(
     `--iodepth=${engine === "psync" ? 1 : workload.depth}`,
     `--direct=${workload.direct ? 1 : 0}`,
     "--invalidate=0",
+    // Others grow the file as they write: fio must not allocate it beforehand.
+    "--fallocate=none",
     "--norandommap",
     "--randrepeat=0",
     ...timed,

@@ -18,12 +18,14 @@ import { AIOFile, type Context, createContext, LineReader } from "../mod.ts";
 import { BACKEND_NAMES } from "../impl/backend.ts";
 import { unavailableReason } from "../impl/select.ts";
 import {
+  fioCannotRun,
   type FioEngine,
   measureFio,
   measureNode,
   versionOf,
 } from "./external.ts";
 import type { BenchFiles } from "./files.ts";
+import { dataDir } from "./common.ts";
 import {
   aiofileOpener,
   fsFileOpener,
@@ -161,7 +163,7 @@ function fioParticipant(
         ? "missing: fio is not installed"
         : workload.kind === "lines"
         ? "n/a: fio does not count lines"
-        : undefined,
+        : fioCannotRun(engine, workload.direct, dataDir()),
     measure: (workload, files, seconds) =>
       measureFio(engine, workload, files, seconds),
   };
@@ -189,7 +191,7 @@ export function participants(): {
         "fsfile",
       ),
       inProcess(
-        "Deno.FsFile, a handle per request",
+        "Deno.FsFile, a handle per request in flight",
         fsFilePerRequestOpener,
         undefined,
         noDirect,

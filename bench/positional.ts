@@ -39,6 +39,8 @@ export interface OpenOptions {
   readonly direct: boolean;
   /** The window slots the measurement will use. */
   readonly depth: number;
+  /** The size of each request. */
+  readonly block: number;
 }
 
 /** Opens a file for a participant. */
@@ -67,6 +69,7 @@ export async function measurePositional(
     truncate: kind === "seqwrite",
     direct,
     depth: workload.depth,
+    block,
   });
   const depth = Math.min(workload.depth, file.maxDepth);
   try {
@@ -157,7 +160,7 @@ async function fsFileWrite(
  */
 export const fsFileOpener: OpenPositional = async (path, options) => {
   const file = await Deno.open(path, denoOpenOptions(options));
-  const buffer = new Uint8Array(1 << 20);
+  const buffer = new Uint8Array(options.block);
   return {
     maxDepth: 1,
     read: (_slot, offset, length) =>
@@ -174,7 +177,7 @@ export const fsFilePerRequestOpener: OpenPositional = async (path, options) => {
   for (let i = 0; i < options.depth; i++) {
     files.push(await Deno.open(path, denoOpenOptions(options)));
   }
-  const buffers = files.map(() => new Uint8Array(1 << 20));
+  const buffers = files.map(() => new Uint8Array(options.block));
   return {
     maxDepth: files.length,
     read: (slot, offset, length) =>
@@ -191,7 +194,7 @@ export const nodeFsOpener: OpenPositional = async (path, options) => {
   const handle = await nodeOpen(path, flags);
   const buffers = Array.from(
     { length: options.depth },
-    () => new Uint8Array(1 << 20),
+    () => new Uint8Array(options.block),
   );
   return {
     maxDepth: options.depth,

@@ -95,10 +95,10 @@ carries over.
 
 ## Method
 
-- Files: ${options.readMiB} MiB of random data for reads, ${options.writeMiB} MiB written sequentially then \`fsync\`ed, the same size rewritten at random, ${options.linesMiB} MiB of 100-byte lines. Page-cached workloads read their file fully right before each round (this kernel evicts idle page cache within about a minute); \`O_DIRECT\` workloads go to the device.
-- Requests are kept in flight as fio keeps them: each completion starts the next request at once (a sliding window of the queue depth). \`Deno.FsFile\` with one handle has a file pointer and no positional read, so it runs one request at a time whatever the depth; "a handle per request" opens one per window slot. fio \`psync\` is synchronous, so QD1.
+- Files: ${options.readMiB} MiB of random data for reads, ${options.writeMiB} MiB written sequentially then \`fsync\`ed, the same size rewritten at random, ${options.linesMiB} MiB of 100-byte lines. Page-cached workloads read their file fully right before the workload runs in each round (this kernel evicts idle page cache within about a minute); \`O_DIRECT\` workloads go to the device.
+- Requests are kept in flight as fio keeps them: each completion starts the next request at once (a sliding window of the queue depth). \`Deno.FsFile\` with one handle has a file pointer and no positional read, so it runs one request at a time whatever the depth; "a handle per request in flight" opens one per window slot, before timing. fio \`psync\` is synchronous, so QD1.
 - Each participant times only its own work (fio and Node.js report theirs). About ${options.seconds} s per measurement; the sequential write and the line count do a fixed amount of work.
-- A warm-up round, then ${options.rounds} rounds; each round runs every participant of a workload in turn (A B C, A B C, ...), so drift on a shared machine hits all alike.
+- A warm-up round, then ${options.rounds} rounds; each round runs every participant of a workload in turn (A B C, B C A, C A B, ...: a different one first each round), so drift on a shared machine hits all alike. After each random-write measurement the file is synced, untimed, so that no participant inherits another's dirty pages.
 - Figures: median (min-max) over rounds. Ratios are taken inside each round, then the median (min-max) of those is shown: "vs fio" to the fastest fio engine of the round, "vs FsFile" to \`Deno.FsFile\` with one handle. A participant that cannot take part says why.
 - Line counting: \`AIOFile\` rows use \`LineReader\` (text); \`Deno.FsFile\` is \`readable\` + \`TextDecoderStream\` + \`split\`; \`node:fs\` is \`node:readline\` over \`createReadStream\`; Node.js runs \`node:readline\` too.
 

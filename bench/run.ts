@@ -46,12 +46,15 @@ function positive(
   name: string,
   raw: string | undefined,
   fallback: number,
+  integer = false,
 ): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!(value > 0)) {
+  if (!(value > 0) || (integer && !Number.isInteger(value))) {
     throw new RangeError(
-      `--${name} must be a positive number, got ${JSON.stringify(raw)}`,
+      `--${name} must be a positive ${integer ? "integer" : "number"}, got ${
+        JSON.stringify(raw)
+      }`,
     );
   }
   return value;
@@ -76,17 +79,11 @@ function parseOptions(args: string[]): Options {
   const smoke = values.smoke ?? false;
   const here = decodeURIComponent(new URL(".", import.meta.url).pathname);
   return {
-    rounds: Math.round(positive("rounds", values.rounds, smoke ? 1 : 3)),
+    rounds: positive("rounds", values.rounds, smoke ? 1 : 3, true),
     seconds: positive("seconds", values.seconds, smoke ? 0.05 : 1),
-    readMiB: Math.round(
-      positive("read-mib", values["read-mib"], smoke ? 4 : 1024),
-    ),
-    writeMiB: Math.round(
-      positive("write-mib", values["write-mib"], smoke ? 4 : 256),
-    ),
-    linesMiB: Math.round(
-      positive("lines-mib", values["lines-mib"], smoke ? 1 : 100),
-    ),
+    readMiB: positive("read-mib", values["read-mib"], smoke ? 4 : 1024, true),
+    writeMiB: positive("write-mib", values["write-mib"], smoke ? 4 : 256, true),
+    linesMiB: positive("lines-mib", values["lines-mib"], smoke ? 1 : 100, true),
     only: values.only?.split(",").filter((s) => s !== "") ?? [],
     out: values.out ?? (smoke ? undefined : here),
     render: values.render ?? false,
@@ -96,8 +93,8 @@ function parseOptions(args: string[]): Options {
 
 function fileSystemOf(path: string): string {
   try {
-    const { stdout } = new Deno.Command("stat", {
-      args: ["-f", "-c", "%T", path],
+    const { stdout } = new Deno.Command("findmnt", {
+      args: ["-n", "-o", "FSTYPE", "--target", path],
       stdout: "piped",
       stderr: "null",
     }).outputSync();
@@ -187,6 +184,21 @@ function valueOf(tally: Tally, workload: Workload): number {
     : tally.bytes / 2 ** 20 / tally.seconds;
 }
 
+/** The participants' indexes in the order round `round` runs them. */
+function rotated(count: number, round: number): number[] {
+  return Array.from({ length: count }, (_, i) => (i + round) % count);
+}
+
+/**
+ * Writes back what a random-write measurement left dirty (untimed), so that the
+ * next participant does not start behind writeback it did not cause.
+ */
+function settleWrites(workload: Workload, files: BenchFiles): void {
+  if (workload.kind !== "randwrite") return;
+  using file = Deno.openSync(files.randWrite, { read: true });
+  file.syncSync();
+}
+
 function warmFor(workload: Workload, files: BenchFiles): void {
   if (workload.direct) return;
   if (workload.kind === "randread" || workload.kind === "seqread") {
@@ -224,7 +236,9 @@ async function measureAll(options: Options): Promise<Results> {
         : options.seconds;
       for (const result of results) {
         warmFor(result.workload, files);
-        for (const [i, participant] of participants.entries()) {
+        // A different participant goes first in each round.
+        for (const i of rotated(participants.length, round)) {
+          const participant = participants[i];
           const row = result.rows[i];
           if (row.missing !== undefined) continue;
           progress.show(
@@ -246,6 +260,7 @@ async function measureAll(options: Options): Promise<Results> {
               error instanceof Error ? error.message : String(error)
             }`;
           }
+          settleWrites(result.workload, files);
         }
       }
     }
@@ -289,10 +304,17 @@ async function write(results: Results, out: string): Promise<void> {
     markdown(results, soakSection(existing)),
   );
   // In the project's format, so that `deno fmt --check` stays clean.
-  await new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--quiet", `${dir}RESULTS.md`, `${dir}results.json`],
+  const formatted = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "fmt",
+      "--quiet",
+      `${dir}RESULTS.md`,
+      `${dir}results.json`,
+      `${dir}results.svg`,
+    ],
     stdin: "null",
   }).output();
+  if (!formatted.success) throw new Error("deno fmt failed on the results");
   console.error(
     `wrote ${dir}RESULTS.md, ${dir}results.svg and ${dir}results.json`,
   );

@@ -65,6 +65,16 @@ const AT_EMPTY_PATH = 0x1000;
 const STATX_DIOALIGN = 0x2000;
 const PAGE = 4096;
 
+/** `f_type` of ext2, ext3 and ext4, whose buffered writes cannot be issued without blocking. */
+const EXT4_SUPER_MAGIC = 0xef53;
+
+/**
+ * The largest buffered write done on the JavaScript thread when the backend
+ * writes inline: a larger one is queued, so that no single write holds the
+ * event loop for long.
+ */
+export const INLINE_WRITE_MAX = 256 * 1024;
+
 /** `f_type` of file systems whose files are not for kernel queues. */
 const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
   [0x9fa0, "procfs"],
@@ -106,8 +116,9 @@ export abstract class RingBackend implements Backend {
   /** Whether buffered reads should carry `RWF_NOWAIT` (a queue that would block on a miss). */
   protected abstract readonly nowaitReads: boolean;
   /**
-   * Whether buffered writes are done with `pwrite(2)` on this thread rather than
-   * queued (a queue that would hand each one to a kernel worker).
+   * Whether buffered writes of up to {@linkcode INLINE_WRITE_MAX} bytes to ext4
+   * files are done with `pwrite(2)` on this thread rather than queued (a queue
+   * that would hand each one to a kernel worker).
    */
   protected abstract readonly inlineWrites: boolean;
   /** The loaded C library. */
@@ -215,13 +226,14 @@ export abstract class RingBackend implements Backend {
     try {
       const stats = await statDescriptor(fd);
       if (stats.isDirectory()) throw errorFromErrno(21, "open", path);
-      const refusal = this.refuses(stats, this.#fileSystemType(fd));
+      const fsType = this.#fileSystemType(fd);
+      const refusal = this.refuses(stats, fsType);
       if (refusal !== undefined) throw new CannotServe(refusal);
       const direct = flags.direct ? this.#directAlignment(fd, path) : undefined;
       const threads = new ThreadFile(this.libc, this.#pool, fd, path);
       return new RingFile(this, fd, path, threads, direct, {
         nowaitReads: this.nowaitReads,
-        inlineWrites: this.inlineWrites,
+        inlineWrites: this.inlineWrites && fsType === EXT4_SUPER_MAGIC,
       });
     } catch (error) {
       await closeDescriptor(fd);
@@ -547,7 +559,7 @@ export class RingFile implements BackendFile {
   }
 
   write(data: Uint8Array, offset: number): Promise<number> {
-    if (this.#inlineWrites) {
+    if (this.#inlineWrites && data.length <= INLINE_WRITE_MAX) {
       return this.#ring.settleInline(() =>
         this.#threads.writeNow(data, offset)
       );

@@ -17,13 +17,16 @@
  *   `IORING_REGISTER_EVENTFD` (not `_ASYNC`, which stays silent for inline and
  *   `O_DIRECT` completions). io_uring never blocks the submitter on a cache
  *   miss (kernel workers take it), so reads need no `RWF_NOWAIT`.
- * - **Buffered writes** are done with `pwrite(2)` on the JavaScript thread, as
- *   `io_submit` does them for the `linux` backend: ext4 cannot take a buffered
- *   write without blocking, so a queued one goes to a kernel worker, and on a
- *   2-core machine that made sequential 64 KiB writes 0.7x and random 4 KiB
- *   writes 0.6-0.7x as fast (`deno task bench --only=seqwrite,randwrite`). A
- *   write that must wait for writeback to make room (dirty-page throttling)
- *   waits on this thread. `O_DIRECT` writes, reads and syncs go through the ring.
+ * - **Buffered writes to ext4** of up to `INLINE_WRITE_MAX` (256 KiB) are done
+ *   with `pwrite(2)` on the JavaScript thread, as `io_submit` does them for the
+ *   `linux` backend: ext4 cannot take a buffered write without blocking, so a
+ *   queued one goes to a kernel worker, and on a 2-core machine that made
+ *   sequential 64 KiB writes 0.7x and random 4 KiB writes 0.6-0.7x as fast
+ *   (`deno task bench --only=seqwrite,randwrite`). A write that must wait for
+ *   writeback to make room (dirty-page throttling) waits on this thread. Larger
+ *   writes, writes to other file systems (XFS and btrfs take async buffered
+ *   writes; NFS and FUSE would block), `O_DIRECT` writes, reads and syncs go
+ *   through the ring.
  * - **Bounds.** At most `SLOTS` requests are in the kernel, the SQ has `SLOTS`
  *   entries and the CQ twice as many, so neither overflows.
  *
