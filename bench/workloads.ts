@@ -64,6 +64,30 @@ function sequentialRead(block: number, direct: boolean): Workload {
   };
 }
 
+function sequentialWrite(direct: boolean): Workload {
+  return {
+    id: `${direct ? "direct-" : ""}seqwrite-64k-fsync`,
+    title: `sequential 64 KiB writes, then fsync${direct ? ", O_DIRECT" : ""}`,
+    kind: "seqwrite",
+    block: 64 * KiB,
+    depth: SEQUENTIAL_DEPTH,
+    direct,
+    unit: "MiB/s",
+  };
+}
+
+function randomWrite(direct: boolean): Workload {
+  return {
+    id: `${direct ? "direct-" : ""}randwrite-4k-qd32`,
+    title: `random 4 KiB writes, QD32${direct ? ", O_DIRECT" : ""}`,
+    kind: "randwrite",
+    block: 4 * KiB,
+    depth: 32,
+    direct,
+    unit: "IOPS",
+  };
+}
+
 /** Every workload, in the order they run and are reported. */
 export const WORKLOADS: readonly Workload[] = [
   randomRead(1, false),
@@ -71,24 +95,8 @@ export const WORKLOADS: readonly Workload[] = [
   randomRead(128, false),
   sequentialRead(64 * KiB, false),
   sequentialRead(1024 * KiB, false),
-  {
-    id: "seqwrite-64k-fsync",
-    title: "sequential 64 KiB writes, then fsync",
-    kind: "seqwrite",
-    block: 64 * KiB,
-    depth: SEQUENTIAL_DEPTH,
-    direct: false,
-    unit: "MiB/s",
-  },
-  {
-    id: "randwrite-4k-qd32",
-    title: "random 4 KiB writes, QD32",
-    kind: "randwrite",
-    block: 4 * KiB,
-    depth: 32,
-    direct: false,
-    unit: "IOPS",
-  },
+  sequentialWrite(false),
+  randomWrite(false),
   {
     id: "lines",
     title: "counting the lines of a text file",
@@ -102,4 +110,6 @@ export const WORKLOADS: readonly Workload[] = [
   randomRead(32, true),
   randomRead(128, true),
   sequentialRead(1024 * KiB, true),
+  sequentialWrite(true),
+  randomWrite(true),
 ];
