@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { BenchFiles } from "./files.ts";
+import { type BenchFiles, targetOf } from "./files.ts";
 import type { Tally } from "./window.ts";
 import type { Workload } from "./workloads.ts";
 
@@ -108,14 +108,8 @@ export async function measureFio(
   seconds: number,
 ): Promise<Tally> {
   if (workload.kind === "lines") throw new Error("fio does not count lines");
-  const writing = workload.kind === "seqwrite" ||
-    workload.kind === "randwrite";
-  const path = workload.kind === "seqwrite"
-    ? files.seqWrite
-    : workload.kind === "randwrite"
-    ? files.randWrite
-    : files.read;
-  if (workload.kind === "seqwrite") await Deno.remove(path).catch(() => {});
+  const { path, bytes, writing, fresh } = targetOf(workload, files);
+  if (fresh) await Deno.remove(path).catch(() => {});
   const timed = workload.kind === "seqwrite" ? ["--end_fsync=1"] : [
     "--time_based",
     `--runtime=${Math.max(1, Math.round(seconds * 1000))}ms`,
@@ -123,7 +117,7 @@ export async function measureFio(
   const text = await run("fio", [
     "--name=bench",
     `--filename=${path}`,
-    `--size=${writing ? files.writeBytes : files.readBytes}`,
+    `--size=${bytes}`,
     `--rw=${FIO_RW[workload.kind]}`,
     `--bs=${workload.block}`,
     `--ioengine=${engine}`,
@@ -140,13 +134,13 @@ export async function measureFio(
   // fio may print notes before its JSON document.
   const job = JSON.parse(text.slice(text.indexOf("{"))).jobs[0];
   const side = writing ? job.write : job.read;
-  const ops = Number(side.total_ios ?? side.io_kbytes * 1024 / workload.block);
-  const bytes = Number(side.io_bytes);
-  const seconds_ = Number(job.job_runtime) / 1000;
-  if (!(bytes > 0 && seconds_ > 0)) {
+  const moved = Number(side.io_bytes);
+  // job_runtime (ms) includes --end_fsync.
+  const elapsed = Number(job.job_runtime) / 1000;
+  if (!(moved > 0 && elapsed > 0)) {
     throw new Error(`fio reported no ${writing ? "writes" : "reads"}`);
   }
-  return { ops, bytes, seconds: seconds_ };
+  return { ops: Number(side.total_ios), bytes: moved, seconds: elapsed };
 }
 
 /** Runs `bench/node_participant.mjs` with `node` for `workload`. */
@@ -155,22 +149,15 @@ export async function measureNode(
   files: BenchFiles,
   seconds: number,
 ): Promise<Tally> {
+  const target = targetOf(workload, files);
   const job = {
     kind: workload.kind,
     block: workload.block,
     depth: workload.depth,
     seconds,
-    ...(workload.kind === "lines"
-      ? {
-        path: files.lines,
-        fileBytes: files.linesBytes,
-        lineCount: files.lineCount,
-      }
-      : workload.kind === "seqwrite"
-      ? { path: files.seqWrite, fileBytes: files.writeBytes }
-      : workload.kind === "randwrite"
-      ? { path: files.randWrite, fileBytes: files.writeBytes }
-      : { path: files.read, fileBytes: files.readBytes }),
+    path: target.path,
+    fileBytes: target.bytes,
+    lineCount: files.lineCount,
   };
   const script = decodeURIComponent(
     new URL("./node_participant.mjs", import.meta.url).pathname,

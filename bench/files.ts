@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Workload } from "./workloads.ts";
 import {
   dataDir,
   ensureDataFile,
@@ -56,4 +57,48 @@ export function prepareFiles(sizes: FileSizes): BenchFiles {
     linesBytes,
     lineCount: Math.ceil(linesBytes / LINE),
   };
+}
+
+/** The file a workload works on, and its size. */
+export interface Target {
+  readonly path: string;
+  readonly bytes: number;
+  /** Whether the workload writes it. */
+  readonly writing: boolean;
+  /** Whether each measurement starts from a fresh file (removed first). */
+  readonly fresh: boolean;
+}
+
+/** The file `workload` works on. */
+export function targetOf(workload: Workload, files: BenchFiles): Target {
+  switch (workload.kind) {
+    case "seqwrite":
+      return {
+        path: files.seqWrite,
+        bytes: files.writeBytes,
+        writing: true,
+        fresh: true,
+      };
+    case "randwrite":
+      return {
+        path: files.randWrite,
+        bytes: files.writeBytes,
+        writing: true,
+        fresh: false,
+      };
+    case "lines":
+      return {
+        path: files.lines,
+        bytes: files.linesBytes,
+        writing: false,
+        fresh: false,
+      };
+    default:
+      return {
+        path: files.read,
+        bytes: files.readBytes,
+        writing: false,
+        fresh: false,
+      };
+  }
 }

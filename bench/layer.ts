@@ -35,6 +35,8 @@ import {
   readFilePath,
   warm,
 } from "./common.ts";
+import { versionOf } from "./external.ts";
+import { spread } from "./results.ts";
 
 const CHUNK = 65536;
 
@@ -52,18 +54,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-function commandExists(name: string): boolean {
-  try {
-    return new Deno.Command("sh", {
-      args: ["-c", `command -v ${name}`],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 const linesBytes = positiveIntFromEnv("AIOFILE_BENCH_LINES_MIB", 100) * 2 ** 20;
 const linesPath = ensureLinesFile(linesBytes);
 const expectedLines = Math.ceil(linesBytes / LINE);
@@ -71,8 +61,8 @@ const chunkBytes = benchBytes();
 const chunkPath = readFilePath(chunkBytes);
 ensureDataFile(chunkPath, chunkBytes);
 const writePath = `${dataDir()}write.bin`;
-const hasNode = commandExists("node");
-const hasFio = commandExists("fio");
+const hasNode = versionOf("node") !== undefined;
+const hasFio = versionOf("fio") !== undefined;
 
 function checkCount(name: string, count: number, expected: number): void {
   if (count !== expected) {
@@ -203,12 +193,6 @@ const participants: Participant[] = [
   },
 ];
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 if (import.meta.main) {
   const rounds = Number(Deno.args[0] ?? 5);
   const times = new Map<Participant, number[]>();
@@ -248,10 +232,10 @@ if (import.meta.main) {
     const baseSeconds = times.get(base);
     const ratio = participant === base || baseSeconds === undefined
       ? ""
-      : `${(median(baseSeconds) / median(seconds)).toFixed(2)}x`;
+      : `${(spread(baseSeconds).median / spread(seconds).median).toFixed(2)}x`;
     console.log(
       `| ${group} | ${participant.name} | ${
-        rate(median(seconds)).toFixed(0)
+        rate(spread(seconds).median).toFixed(0)
       } (${rate(Math.max(...seconds)).toFixed(0)}-${
         rate(Math.min(...seconds)).toFixed(0)
       }) | ${ratio} |`,

@@ -107,8 +107,8 @@ function aiofileParticipant(
   }
   let context: Context | undefined;
   const direct = backend === "uring" || backend === "linux";
-  const opener = (): OpenPositional =>
-    aiofileOpener(context ??= createContext({ backend }));
+  /** One context for all of this participant's measurements, made at first use. */
+  const contextOf = () => context ??= createContext({ backend });
   return {
     name,
     missing: (workload) =>
@@ -118,13 +118,19 @@ function aiofileParticipant(
     measure: (workload, files, seconds) =>
       workload.kind === "lines"
         ? timedLines(files, async () => {
-          context ??= createContext({ backend });
-          await using afp = await AIOFile.open(files.lines, "r", { context });
+          await using afp = await AIOFile.open(files.lines, "r", {
+            context: contextOf(),
+          });
           let count = 0;
           for await (const _ of new LineReader(afp)) count++;
           return count;
         })
-        : measurePositional(opener(), workload, files, seconds),
+        : measurePositional(
+          aiofileOpener(contextOf()),
+          workload,
+          files,
+          seconds,
+        ),
     close: async () => await context?.close(),
   };
 }

@@ -10,7 +10,7 @@
 import { open as nodeOpen } from "node:fs/promises";
 import { AIOFile, type Context } from "../mod.ts";
 import { Offsets } from "./common.ts";
-import type { BenchFiles } from "./files.ts";
+import { type BenchFiles, targetOf } from "./files.ts";
 import {
   forCount,
   forSeconds,
@@ -57,16 +57,11 @@ export async function measurePositional(
   seconds: number,
 ): Promise<Tally> {
   const { kind, block, direct } = workload;
-  const writing = kind === "seqwrite" || kind === "randwrite";
-  const path = kind === "seqwrite"
-    ? files.seqWrite
-    : kind === "randwrite"
-    ? files.randWrite
-    : files.read;
-  if (kind === "seqwrite") await Deno.remove(path).catch(() => {});
+  const { path, writing, fresh } = targetOf(workload, files);
+  if (fresh) await Deno.remove(path).catch(() => {});
   const file = await open(path, {
     write: writing,
-    truncate: kind === "seqwrite",
+    truncate: fresh,
     direct,
     depth: workload.depth,
     block,

@@ -7,10 +7,9 @@
 
 import { cells, type Results, summarise } from "./results.ts";
 
-const HEADER = ["participant", "", "vs fio", "vs FsFile"];
-
+/** The column heads of a workload's table. */
 function header(unit: string): string[] {
-  return [HEADER[0], `${unit}, median (min-max)`, HEADER[2], HEADER[3]];
+  return ["participant", `${unit}, median (min-max)`, "vs fio", "vs FsFile"];
 }
 
 /** The results as aligned plain-text tables, one per workload. */

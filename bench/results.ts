@@ -13,8 +13,8 @@ import type { Workload } from "./workloads.ts";
 export interface Row {
   readonly name: string;
   readonly role?: "fsfile" | "fio";
-  /** Why there are no figures (not installed, not applicable, failed). */
-  readonly missing?: string;
+  /** Why there are no figures (not installed, not applicable, failed); set when a measurement fails. */
+  missing?: string;
   readonly values: number[];
 }
 

@@ -256,7 +256,7 @@ async function measureAll(options: Options): Promise<Results> {
             );
             if (round > 0) row.values.push(valueOf(tally, result.workload));
           } catch (error) {
-            (row as { missing?: string }).missing = `failed: ${
+            row.missing = `failed: ${
               error instanceof Error ? error.message : String(error)
             }`;
           }

@@ -117,6 +117,13 @@ async function countingThreadReads<T>(
   }
 }
 
+/** Whether `dir` is on ext2/3/4 (`f_type` 0xef53). */
+function isExt4(dir: string): boolean {
+  const { stdout } = new Deno.Command("stat", { args: ["-f", "-c", "%t", dir] })
+    .outputSync();
+  return new TextDecoder().decode(stdout).trim() === "ef53";
+}
+
 /** Counts the ticks of a 1 ms interval while `use` runs. */
 async function countingTicks<T>(
   use: () => Promise<T>,
@@ -378,12 +385,8 @@ backendTest(
       await using buffered = await AIOFile.open(`${dir}/b.bin`, "w+b", {
         context,
       });
-      // Only ext4 (f_type 0xef53) takes buffered writes inline.
-      const ext4 = new TextDecoder().decode(
-        new Deno.Command("stat", { args: ["-f", "-c", "%t", dir] })
-          .outputSync().stdout,
-      ).trim() === "ef53";
-      const expected = ext4 ? 1 : 0;
+      // Only ext4 takes buffered writes inline.
+      const expected = isExt4(dir) ? 1 : 0;
       await buffered.write(new Uint8Array(8192).fill(1), 0);
       assert.equal(inline, expected);
       await using direct = await AIOFile.open(`${dir}/d.bin`, "w+b", {
@@ -406,6 +409,24 @@ backendTest(
     }
   },
   { only: ["uring"] },
+);
+
+backendTest(
+  "a buffered write the kernel refuses (EFBIG on ext4) rejects with its errno and the file's name",
+  async (context, dir, backend) => {
+    const path = `${dir}/big.bin`;
+    await using afp = await AIOFile.open(path, "w+b", { context });
+    assert.equal(afp.backend, backend);
+    // Past ext4's largest file (16 TiB): EFBIG. Other file systems allow more.
+    if (!isExt4(dir)) return;
+    await assert.rejects(afp.write(new Uint8Array(16), 2 ** 50), (error) => {
+      assert.equal((error as { code?: string }).code, "EFBIG");
+      assert.match(String(error), /big\.bin/);
+      return true;
+    });
+    assert.equal(await afp.write(new Uint8Array(16).fill(1), 0), 16);
+  },
+  QUEUES,
 );
 
 // 3. O_DIRECT.
