@@ -14,6 +14,7 @@ import { type BenchFiles, targetOf } from "./files.ts";
 import {
   forCount,
   forSeconds,
+  type Moved,
   SequentialOffsets,
   type Tally,
 } from "./window.ts";
@@ -23,8 +24,8 @@ import type { Workload } from "./workloads.ts";
 export interface Positional {
   /** The most requests it can have in flight (1 for a handle with a file pointer). */
   readonly maxDepth: number;
-  /** Reads `length` bytes at `offset` for window slot `slot`; resolves to the bytes read. */
-  read(slot: number, offset: number, length: number): Promise<number>;
+  /** Reads `length` bytes at `offset` for window slot `slot`; resolves to the bytes read or their count. */
+  read(slot: number, offset: number, length: number): Promise<Moved>;
   /** Writes `data` at `offset` for window slot `slot`; resolves to the bytes written. */
   write(slot: number, offset: number, data: Uint8Array): Promise<number>;
   sync(): Promise<void>;
@@ -116,8 +117,7 @@ export function aiofileOpener(context: Context): OpenPositional {
     const afp = await AIOFile.open(path, mode, { context, direct });
     return {
       maxDepth: Infinity,
-      read: async (_slot, offset, length) =>
-        (await afp.read(length, offset)).length,
+      read: (_slot, offset, length) => afp.read(length, offset),
       write: (_slot, offset, data) => afp.write(data, offset),
       sync: () => afp.fsync(),
       close: () => afp.close(),

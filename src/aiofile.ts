@@ -14,9 +14,11 @@ import {
   type Context,
   defaultContext,
   enterOperation,
+  giveRequestTurn,
   leaveOperation,
   openWith,
   requestWith,
+  takeRequestTurn,
 } from "./context.ts";
 import { type TextCodec, textCodec } from "./encoding.ts";
 import { AIOError, normalizeError, notOpen } from "./errors.ts";
@@ -293,6 +295,9 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * cuts a character rejects with a `TypeError`.
    */
   read(size = -1, offset = 0): Promise<DataOf<M>> {
+    if (this.#codec === undefined && this.#canReadSmall(size, offset)) {
+      return this.#readSmall(size, offset) as Promise<DataOf<M>>;
+    }
     return this.#do("read", async (file) => {
       const bytes = await this.#read(file, size, offset);
       return (this.#codec === undefined
@@ -307,6 +312,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
 
   /** Like {@linkcode read}, always resolving to bytes, in text modes too. */
   readBytes(size = -1, offset = 0): Promise<Uint8Array> {
+    if (this.#canReadSmall(size, offset)) return this.#readSmall(size, offset);
     return this.#do("read", (file) => this.#read(file, size, offset), () => {
       checkSize("size", size);
       checkNonNegative("offset", offset);
@@ -530,6 +536,85 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     const deferred = this.#deferred;
     this.#deferred = undefined;
     if (deferred !== undefined) throw deferred.error;
+  }
+
+  /**
+   * Whether a read can take the short way: an open readable file, valid
+   * arguments, and a size that needs no size query (the usual random read).
+   */
+  #canReadSmall(size: unknown, offset: unknown): size is number {
+    return this.#state === "open" && this.mode.readable &&
+      typeof size === "number" && size > 0 && size <= SIZE_QUERY_ABOVE &&
+      Number.isInteger(size) && typeof offset === "number" && offset >= 0 &&
+      Number.isSafeInteger(offset);
+  }
+
+  /**
+   * {@linkcode readBytes} for a checked small read on an open file, with as few
+   * promises as the work needs: the same accounting as {@linkcode #do}.
+   */
+  #readSmall(size: number, offset: number): Promise<Uint8Array> {
+    const file = this.#file!;
+    const owner = this.#owner!;
+    try {
+      enterOperation(owner);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#active++;
+    const buffer = new Uint8Array(size);
+    // A free turn is taken here and given back below, saving the promise
+    // `requestWith` would add; otherwise the request waits its turn there.
+    const turn = takeRequestTurn(owner);
+    let request: Promise<number>;
+    try {
+      request = turn
+        ? file.read(buffer, offset)
+        : requestWith(owner, () => file.read(buffer, offset));
+    } catch (error) {
+      request = Promise.reject(error);
+    }
+    return request.then(
+      (n) => {
+        if (turn) giveRequestTurn(owner);
+        if (n === size) {
+          this.#leave(owner);
+          return buffer;
+        }
+        return this.#finishShortRead(file, buffer, n, offset).finally(() =>
+          this.#leave(owner)
+        );
+      },
+      (error) => {
+        if (turn) giveRequestTurn(owner);
+        this.#leave(owner);
+        throw normalizeError(error, "read", this.name);
+      },
+    );
+  }
+
+  async #finishShortRead(
+    file: BackendFile,
+    buffer: Uint8Array,
+    n: number,
+    offset: number,
+  ): Promise<Uint8Array> {
+    try {
+      const got = n === 0 || file.endOnShortRead
+        ? n
+        : await this.#fill(file, buffer, n, offset + n);
+      return got === buffer.length ? buffer : buffer.slice(0, got);
+    } catch (error) {
+      throw normalizeError(error, "read", this.name);
+    }
+  }
+
+  #leave(owner: Context): void {
+    if (--this.#active === 0 && this.#idle !== undefined) {
+      this.#idle();
+      this.#idle = undefined;
+    }
+    leaveOperation(owner);
   }
 
   /**

@@ -64,6 +64,8 @@ export interface OpenedFile {
 let openThrough: (context: Context, target: OpenTarget) => Promise<OpenedFile>;
 let enterThrough: (context: Context) => void;
 let leaveThrough: (context: Context) => void;
+let takeTurnThrough: (context: Context) => boolean;
+let giveTurnThrough: (context: Context) => void;
 let requestThrough: <T>(
   context: Context,
   request: () => Promise<T>,
@@ -98,6 +100,8 @@ export class Context implements AsyncDisposable {
     enterThrough = (context) => context.#enter();
     leaveThrough = (context) => context.#leave();
     requestThrough = (context, request) => context.#requests.run(request);
+    takeTurnThrough = (context) => context.#requests.tryTake();
+    giveTurnThrough = (context) => context.#requests.give();
   }
 
   /**
@@ -322,4 +326,19 @@ export function requestWith<T>(
   request: () => Promise<T>,
 ): Promise<T> {
   return requestThrough(context, request);
+}
+
+/**
+ * Takes one of the context's turns for a request now, if one is free (for
+ * `AIOFile`'s short way, which then calls the backend itself); the caller gives
+ * it back with {@linkcode giveRequestTurn} once the request has settled. False
+ * when the caller must go through {@linkcode requestWith} and wait.
+ */
+export function takeRequestTurn(context: Context): boolean {
+  return takeTurnThrough(context);
+}
+
+/** Gives back a turn taken by {@linkcode takeRequestTurn}. */
+export function giveRequestTurn(context: Context): void {
+  giveTurnThrough(context);
 }

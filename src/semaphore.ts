@@ -31,6 +31,23 @@ export class Semaphore {
     );
   }
 
+  /**
+   * Takes a turn now if one is free (then the caller must {@linkcode give} it
+   * back); false when the caller should {@linkcode run} and wait its turn.
+   */
+  tryTake(): boolean {
+    if (this.#active < this.limit && this.#queue.length === 0) {
+      this.#active++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Gives back a turn taken by {@linkcode tryTake}. */
+  give(): void {
+    this.#release();
+  }
+
   /** Starts `task` in a turn already taken; gives the turn back when it settles. */
   #start<T>(task: () => Promise<T>): Promise<T> {
     let running: Promise<T>;

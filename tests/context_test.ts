@@ -35,6 +35,12 @@ interface Observer {
   restore(): void;
 }
 
+/**
+ * Makes backend call number `call` (counted from 1) fail: `"throw"` throws from
+ * the call itself, `"reject"` returns a rejected promise.
+ */
+type Fault = (method: string, call: number) => "throw" | "reject" | undefined;
+
 const OBSERVED = [
   "read",
   "write",
@@ -49,7 +55,7 @@ const OBSERVED = [
  * count their calls in flight. Tests in one file run one after another, so the
  * patch affects only the test that made it.
  */
-function observeBackendCalls(): Observer {
+function observeBackendCalls(fault?: Fault): Observer {
   const state = { running: 0, max: 0, calls: 0 };
   const classes = [
     DenoBackend.prototype,
@@ -68,16 +74,24 @@ function observeBackendCalls(): Observer {
         const call = file[method].bind(file) as (
           ...args: unknown[]
         ) => Promise<unknown>;
+        const run = async (injected: boolean, args: unknown[]) => {
+          state.running++;
+          state.max = Math.max(state.max, state.running);
+          try {
+            if (injected) throw new Error(`injected ${method} failure`);
+            return await call(...args);
+          } finally {
+            state.running--;
+          }
+        };
         Object.defineProperty(file, method, {
-          value: async (...args: unknown[]) => {
-            state.calls++;
-            state.running++;
-            state.max = Math.max(state.max, state.running);
-            try {
-              return await call(...args);
-            } finally {
-              state.running--;
+          value: (...args: unknown[]) => {
+            const call = ++state.calls;
+            const injected = fault?.(method, call);
+            if (injected === "throw") {
+              throw new Error(`injected synchronous ${method} failure`);
             }
+            return run(injected === "reject", args);
           },
         });
       }
@@ -203,6 +217,60 @@ Deno.test("the default bound is DEFAULT_MAX_REQUESTS", async () => {
   }
   assert.equal(context.closed, true);
 });
+
+for (const maxRequests of [1, 3]) {
+  backendTest(
+    `maxRequests ${maxRequests}: small reads wait their turn and give it back, also when they fail`,
+    async (_context, dir, backend) => {
+      // Every fifth read rejects and every seventh throws where it is called:
+      // a turn that failing reads kept would leave later reads waiting forever.
+      const observer = observeBackendCalls((method, call) =>
+        method !== "read"
+          ? undefined
+          : call % 7 === 0
+          ? "throw"
+          : call % 5 === 0
+          ? "reject"
+          : undefined
+      );
+      const context = createContext({ backend, maxRequests });
+      const path = `${dir}/a.bin`;
+      await Deno.writeFile(path, Uint8Array.from({ length: 64 }, (_, i) => i));
+      const afp = await AIOFile.open(path, "rb", { context });
+      try {
+        for (let round = 0; round < 3; round++) {
+          // One at a time, then all at once: a read that finds a turn free
+          // takes it itself, the others queue for theirs.
+          const reads: Promise<Uint8Array>[] = [];
+          for (let i = 0; i < 20; i++) {
+            reads.push(afp.read(2, i));
+            await reads[i].catch(() => {});
+          }
+          for (let i = 20; i < 60; i++) reads.push(afp.read(2, i));
+          assert.ok(observer.running <= maxRequests);
+          const results = await Promise.allSettled(reads);
+          const failed = results.filter((r) => r.status === "rejected");
+          assert.ok(failed.length > 0, "no injected failure reached a read");
+          for (const result of results) {
+            if (result.status === "rejected") {
+              assert.match(String(result.reason), /injected/);
+            } else {
+              const [first] = result.value;
+              assert.deepEqual(result.value, Uint8Array.of(first, first + 1));
+            }
+          }
+          assert.equal(context.pending, 0);
+          assert.equal(observer.running, 0);
+        }
+        assert.ok(observer.max <= maxRequests, `${observer.max} at once`);
+      } finally {
+        observer.restore();
+        await afp.close();
+        await context.close();
+      }
+    },
+  );
+}
 
 // ---------------------------------------------------------------------------
 // Closing a context
