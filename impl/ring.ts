@@ -16,7 +16,11 @@
  * - **Memory.** The kernel only sees memory the library owns: the backend's own
  *   arrays, and the buffers `AIOFile` allocates for reads and copies for writes,
  *   each held by its request until the completion is reaped. `O_DIRECT` requests
- *   use an aligned buffer of the backend's, copied in and out.
+ *   use an aligned buffer of the backend's, copied in and out and reused once
+ *   the request is over (`aligned.ts`).
+ * - **`O_DIRECT` submissions** go to the kernel every
+ *   {@linkcode DIRECT_SUBMIT_EVERY} requests rather than once per tick, so that
+ *   the device starts on them while the tick goes on.
  * - **Fairness.** Completions reaped inline resolve in microtasks; every
  *   {@linkcode YIELD_EVERY_MS} the next submission waits for a macrotask
  *   (`setImmediate`) so timers keep firing.
@@ -43,11 +47,25 @@ import {
   posixOpenFlags,
   statDescriptor,
 } from "./descriptor.ts";
+import { AlignedBuffers } from "./aligned.ts";
 import { trackForeignCall } from "./pending.ts";
 import { POOL_CALLS, ThreadFile } from "./thread.ts";
 
 /** Requests one backend keeps in the kernel at most (the size of its queue). */
 export const SLOTS = 128;
+
+/**
+ * `O_DIRECT` requests are submitted as soon as this many are queued, rather than
+ * all at the end of the tick. The device works on each submission as a batch and
+ * completes it together (on this machine's virtio disk a batch of 32 random 4 KiB
+ * reads took 600 µs, one of 8 took 210 µs): a tick that queues 32 requests keeps
+ * the device idle while it runs and then hands it one large batch. Submitting
+ * every 8 let the device start early and keep several batches going, and made
+ * random 4 KiB reads at QD32 about 1.2x as fast; every 1, 2 or 4 was slower (one
+ * `io_uring_enter` or `io_submit` each). Page-cache reads, which complete during
+ * the submission, keep one submission per tick.
+ */
+export const DIRECT_SUBMIT_EVERY = 8;
 
 /** How long completions may resolve in microtasks only before a macrotask is let in. */
 export const YIELD_EVERY_MS = 1;
@@ -130,6 +148,8 @@ export abstract class RingBackend implements Backend {
   readonly #free: number[] = [];
   readonly #slotWaiters: (() => void)[] = [];
   readonly #queued: number[] = [];
+  /** How many of the queued requests are `O_DIRECT` ones. */
+  #queuedDirect = 0;
   #inKernel = 0;
   #flushPending = false;
   #waiter: Promise<void> | undefined;
@@ -142,10 +162,15 @@ export abstract class RingBackend implements Backend {
   #idle: (() => void) | undefined;
   /** Set once the queue is stopped: no view of it is touched again. */
   #closed = false;
+  /** Aligned buffers for `O_DIRECT` requests. */
+  readonly alignedBuffers: AlignedBuffers;
 
   /** @param libc The loaded C library. */
   constructor(libc: Libc) {
     this.libc = libc;
+    this.alignedBuffers = new AlignedBuffers((buffer) =>
+      addressOf(libc, buffer)
+    );
     for (let slot = SLOTS - 1; slot >= 0; slot--) this.#free.push(slot);
   }
 
@@ -187,11 +212,6 @@ export abstract class RingBackend implements Backend {
     }
     const pseudo = PSEUDO_FILE_SYSTEMS.get(fsType);
     return pseudo === undefined ? undefined : `a ${pseudo} file`;
-  }
-
-  /** The address of a buffer (kept referenced by the caller while the kernel uses it). */
-  addressOf(buffer: Uint8Array): bigint {
-    return addressOf(this.libc, buffer);
   }
 
   #ensureSetup(): Setup {
@@ -307,7 +327,14 @@ export abstract class RingBackend implements Backend {
     return new Promise<number>((resolve, reject) => {
       this.#requests[slot] = { file, op, buffer, fallback, resolve, reject };
       this.#queued.push(slot);
-      this.#scheduleFlush();
+      if (
+        file.alignment > 1 && ++this.#queuedDirect >= DIRECT_SUBMIT_EVERY &&
+        this.#mayStayInMicrotasks()
+      ) {
+        this.#flush();
+      } else {
+        this.#scheduleFlush();
+      }
     });
   }
 
@@ -351,17 +378,24 @@ export abstract class RingBackend implements Backend {
     );
   }
 
-  readonly #flushNow = (): void => this.#flush();
+  readonly #flushNow = (): void => {
+    this.#flushPending = false;
+    this.#flush();
+  };
 
   readonly #flushAfterMacrotask = (): void => {
+    this.#flushPending = false;
     this.#lastMacrotask = performance.now();
     this.#flush();
   };
 
-  /** Submits everything queued (in one call unless the kernel takes part), then reaps. */
+  /**
+   * Submits everything queued (in one call unless the kernel takes part), then
+   * reaps. Called at the end of the tick, or early for `O_DIRECT` requests.
+   */
   #flush(): void {
-    this.#flushPending = false;
     if (this.#closed) return;
+    this.#queuedDirect = 0;
     const queued = this.#queued;
     while (queued.length > 0) {
       const accepted = this.submitQueued(queued);
@@ -520,13 +554,12 @@ export class RingFile implements BackendFile {
     }
   }
 
-  /** An aligned buffer of the backend's for `O_DIRECT`: the view of `length` bytes in it. */
+  /** An aligned buffer of the backend's for `O_DIRECT`, given back with {@linkcode RingBackend.alignedBuffers}. */
   #aligned(length: number): Uint8Array {
-    const align = Math.max(this.#memoryAlignment, PAGE);
-    const raw = new Uint8Array(length + align);
-    const address = Number(this.#ring.addressOf(raw) % BigInt(align));
-    const start = address === 0 ? 0 : align - address;
-    return raw.subarray(start, start + length);
+    return this.#ring.alignedBuffers.take(
+      length,
+      Math.max(this.#memoryAlignment, PAGE),
+    );
   }
 
   read(into: Uint8Array, offset: number): Promise<number> {
@@ -553,9 +586,15 @@ export class RingFile implements BackendFile {
   async #readDirect(into: Uint8Array, offset: number): Promise<number> {
     this.#checkAlignment("read", into.length, offset);
     const bounce = this.#aligned(into.length);
-    const n = await this.#ring.submit(this, "read", bounce, offset, false);
-    into.set(bounce.subarray(0, n));
-    return n;
+    // Given back once the request is over and its bytes are copied out, whether
+    // it succeeded or not (one refused before the kernel saw it is over too).
+    try {
+      const n = await this.#ring.submit(this, "read", bounce, offset, false);
+      into.set(bounce.subarray(0, n));
+      return n;
+    } finally {
+      this.#ring.alignedBuffers.give(bounce);
+    }
   }
 
   write(data: Uint8Array, offset: number): Promise<number> {
@@ -574,7 +613,9 @@ export class RingFile implements BackendFile {
     }
     const bounce = this.#aligned(data.length);
     bounce.set(data);
-    return this.#ring.submit(this, "write", bounce, offset, false);
+    return this.#ring.submit(this, "write", bounce, offset, false).finally(() =>
+      this.#ring.alignedBuffers.give(bounce)
+    );
   }
 
   async fsync(): Promise<void> {
