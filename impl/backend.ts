@@ -73,6 +73,14 @@ export interface BackendFile {
   read(into: Uint8Array, offset: number): Promise<number>;
   /** Writes `data` at `offset`; resolves to the bytes written (may be short). */
   write(data: Uint8Array, offset: number): Promise<number>;
+  /**
+   * Writes all of `data` at `offset` on this thread before returning, when this
+   * file does such writes inline: nothing uses `data` after the call returns, so
+   * it need not be the library's own copy. The promise settles with
+   * `data.length` or the error. `undefined` when the file does not write this
+   * write inline (nothing was written). Optional.
+   */
+  writeInline?(data: Uint8Array, offset: number): Promise<number> | undefined;
   /** `fsync(2)`. */
   fsync(): Promise<void>;
   /** `fdatasync(2)`. */

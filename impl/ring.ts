@@ -73,6 +73,7 @@ export const YIELD_EVERY_MS = 1;
 /** The operations a kernel queue performs. */
 export type RingOp = "read" | "write" | "fsync" | "fdatasync";
 
+const EIO = 5;
 const EAGAIN = 11;
 const EINVAL = 22;
 const EOPNOTSUPP = 95;
@@ -597,12 +598,29 @@ export class RingFile implements BackendFile {
     }
   }
 
-  write(data: Uint8Array, offset: number): Promise<number> {
-    if (this.#inlineWrites && data.length <= INLINE_WRITE_MAX) {
-      return this.#ring.settleInline(() =>
-        this.#threads.writeNow(data, offset)
-      );
+  writeInline(data: Uint8Array, offset: number): Promise<number> | undefined {
+    return this.#inline(data, offset);
+  }
+
+  #inline(data: Uint8Array, offset: number): Promise<number> | undefined {
+    if (!this.#inlineWrites || data.length > INLINE_WRITE_MAX) return undefined;
+    return this.#ring.settleInline(() => this.#writeAllNow(data, offset));
+  }
+
+  /** `pwrite(2)` on this thread until every byte is written. */
+  #writeAllNow(data: Uint8Array, offset: number): number {
+    let done = 0;
+    while (done < data.length) {
+      const n = this.#threads.writeNow(data.subarray(done), offset + done);
+      if (n <= 0) throw errorFromErrno(EIO, "write", this.path);
+      done += n;
     }
+    return done;
+  }
+
+  write(data: Uint8Array, offset: number): Promise<number> {
+    const inline = this.#inline(data, offset);
+    if (inline !== undefined) return inline;
     if (this.alignment === 1) {
       return this.#ring.submit(this, "write", data, offset, false);
     }

@@ -80,6 +80,23 @@ export const fileInternals = {} as {
   defer<M extends string>(afp: AIOFile<M>, error: unknown): void;
   /** The caller was told of `error` after all: forget it. */
   delivered<M extends string>(afp: AIOFile<M>, error: unknown): void;
+  /**
+   * The bytes of `data` for a write: binary data as it is (`owned: false`, the
+   * caller's buffer), text encoded into a new buffer (`owned: true`).
+   */
+  bytesOf<M extends string>(
+    afp: AIOFile<M>,
+    data: unknown,
+  ): { bytes: Uint8Array; owned: boolean };
+  /**
+   * Writes bytes the caller may change once this returns: written before it
+   * returns when the backend writes inline, else copied first.
+   */
+  writeBorrowed<M extends string>(
+    afp: AIOFile<M>,
+    bytes: Uint8Array,
+    offset: number,
+  ): Promise<number>;
   /** Writes bytes that the caller hands over and never touches again (no copy). */
   writeOwned<M extends string>(
     afp: AIOFile<M>,
@@ -326,6 +343,11 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * written. In append modes every write lands at the end of the file.
    */
   write(data: DataOf<M>, offset = 0): Promise<number> {
+    if (this.#codec === undefined && data instanceof Uint8Array) {
+      // Written before this returns, or not at all: no copy needed.
+      const inline = this.#writeInline(data, offset);
+      if (inline !== undefined) return inline;
+    }
     let bytes: Uint8Array;
     return this.#do("write", (file) => this.#write(file, bytes, offset), () => {
       this.#requireWritable();
@@ -336,6 +358,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
 
   /** Like {@linkcode write}, taking bytes in any mode. */
   writeBytes(bytes: Uint8Array, offset = 0): Promise<number> {
+    if (bytes instanceof Uint8Array) {
+      const inline = this.#writeInline(bytes, offset);
+      if (inline !== undefined) return inline;
+    }
     let copy: Uint8Array;
     return this.#do("write", (file) => this.#write(file, copy, offset), () => {
       copy = asBytes("bytes", bytes).slice();
@@ -364,11 +390,74 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       if (afp.#deferred?.error === error) afp.#deferred = undefined;
     };
     fileInternals.encode = (afp, data) => afp.#encode(data);
+    fileInternals.bytesOf = (afp, data) =>
+      afp.#codec === undefined
+        ? { bytes: asBytes("data", data), owned: false }
+        : { bytes: afp.#encode(data), owned: true };
     fileInternals.writeOwned = (afp, bytes, offset) =>
-      afp.#do("write", (file) => afp.#write(file, bytes, offset), () => {
-        checkNonNegative("offset", offset);
-        afp.#requireWritable();
-      });
+      afp.#writeInline(bytes, offset) ??
+        afp.#do("write", (file) => afp.#write(file, bytes, offset), () => {
+          checkNonNegative("offset", offset);
+          afp.#requireWritable();
+        });
+    fileInternals.writeBorrowed = (afp, bytes, offset) =>
+      afp.#writeInline(bytes, offset) ??
+        fileInternals.writeOwned(afp, bytes.slice(), offset);
+  }
+
+  /**
+   * A write the backend does on this thread before returning (a buffered
+   * write to ext4 on a kernel-queue backend), taken when the file is open for
+   * writing, the offset is valid and a request turn is free: the bytes need no
+   * copy, and the promises of {@linkcode #do} are saved. `undefined` when it
+   * cannot be taken (nothing was written).
+   */
+  #writeInline(
+    bytes: Uint8Array,
+    offset: unknown,
+  ): Promise<number> | undefined {
+    const file = this.#file;
+    if (
+      this.#state !== "open" || file?.writeInline === undefined ||
+      !this.mode.writable || bytes.length === 0 ||
+      typeof offset !== "number" || !(offset >= 0) ||
+      !Number.isSafeInteger(offset)
+    ) {
+      return undefined;
+    }
+    const owner = this.#owner!;
+    try {
+      enterOperation(owner);
+    } catch {
+      return undefined; // the usual way reports it
+    }
+    if (!takeRequestTurn(owner)) {
+      leaveOperation(owner);
+      return undefined;
+    }
+    let written: Promise<number> | undefined;
+    try {
+      written = file.writeInline(bytes, offset);
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    giveRequestTurn(owner); // the write is over
+    if (written === undefined) {
+      leaveOperation(owner);
+      return undefined;
+    }
+    this.#active++;
+    return written.then(
+      (n) => {
+        this.#writes++;
+        this.#leave(owner);
+        return n;
+      },
+      (error) => {
+        this.#leave(owner);
+        throw normalizeError(error, "write", this.name);
+      },
+    );
   }
 
   /**

@@ -111,17 +111,27 @@ export class Writer<M extends string = "w"> {
   write(data: DataOf<M>): Promise<number> {
     if (this.#writes.failure !== undefined) return this.#report();
     let bytes: Uint8Array;
+    let owned: boolean;
     try {
-      bytes = fileInternals.encode(this.file, data);
+      ({ bytes, owned } = fileInternals.bytesOf(this.file, data));
     } catch (error) {
       return Promise.reject(error);
     }
     const offset = this.#offset;
     this.#offset += bytes.length;
-    const write = () => fileInternals.writeOwned(this.file, bytes, offset);
-    const written = this.#serial === undefined
-      ? write()
-      : this.#serial.run(write);
+    let written: Promise<number>;
+    if (this.#serial === undefined) {
+      // Binary data is copied only if it is not written before this returns.
+      written = owned
+        ? fileInternals.writeOwned(this.file, bytes, offset)
+        : fileInternals.writeBorrowed(this.file, bytes, offset);
+    } else {
+      // Appends wait for each other: the caller's buffer cannot wait with them.
+      const mine = owned ? bytes : bytes.slice();
+      written = this.#serial.run(() =>
+        fileInternals.writeOwned(this.file, mine, offset)
+      );
+    }
     if (this.#writeBehind === 0) return written;
     return this.#writes.add(written).then(
       () => bytes.length,

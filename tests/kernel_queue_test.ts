@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { AIOFile, createContext } from "../mod.ts";
+import { AIOFile, createContext, Writer } from "../mod.ts";
 import { LinuxBackend, linuxProvider, SLOTS } from "../impl/linux.ts";
 import { type Backend, CannotServe } from "../impl/backend.ts";
 import { UringBackend, uringProvider } from "../impl/uring.ts";
@@ -409,6 +409,87 @@ backendTest(
     }
   },
   { only: ["uring"] },
+);
+
+backendTest(
+  "uring: a write done inline is in the file when write() returns, taken from the caller's buffer without a copy",
+  async (context, dir) => {
+    if (!isExt4(dir)) return; // only ext4 takes buffered writes inline
+    const path = `${dir}/inline.bin`;
+    await using afp = await AIOFile.open(path, "w+b", { context });
+    const writer = new Writer(afp, { offset: 8192 });
+    const data = new Uint8Array(4096).fill(7);
+    const slice = Uint8Array.prototype.slice;
+    let copies = 0;
+    Uint8Array.prototype.slice = function (this: Uint8Array, ...args) {
+      copies++;
+      return slice.apply(this, args);
+    };
+    let written: Promise<number>[];
+    try {
+      written = [
+        afp.write(data, 0),
+        afp.writeBytes(data, 4096),
+        writer.write(data),
+      ];
+    } finally {
+      Uint8Array.prototype.slice = slice;
+    }
+    // Nothing awaited yet.
+    assert.deepEqual(
+      new Uint8Array(fs.readFileSync(path)),
+      new Uint8Array(12288).fill(7),
+    );
+    assert.equal(copies, 0, "the caller's bytes were copied");
+    assert.deepEqual(await Promise.all(written), [4096, 4096, 4096]);
+  },
+  { only: ["uring"] },
+);
+
+backendTest(
+  "the caller may change its buffer as soon as a write call returns, however the write is done",
+  async (_context, dir, backend) => {
+    // One request at a time, so that writes also wait for a turn (and are
+    // copied) rather than being done inline.
+    await using context = createContext({ backend, maxRequests: 1 });
+    const path = `${dir}/mine.bin`;
+    await using afp = await AIOFile.open(path, "w+b", { context });
+    const large = INLINE_WRITE_MAX + 4096;
+    const buffer = new Uint8Array(large);
+    const expected = new Uint8Array(4 * 4096 + large);
+    const calls: [number, () => Promise<number>][] = [];
+    const writer = new Writer(afp, { offset: 2 * 4096 });
+    let at = 0;
+    const add = (
+      length: number,
+      write: (bytes: Uint8Array) => Promise<number>,
+    ) => {
+      const value = calls.length + 1;
+      const start = at;
+      at += length;
+      expected.fill(value, start, start + length);
+      calls.push([value, () => {
+        buffer.fill(value, 0, length);
+        const written = write(buffer.subarray(0, length));
+        buffer.fill(0xee); // changed at once
+        return written;
+      }]);
+    };
+    add(4096, (bytes) => afp.write(bytes, 0));
+    add(4096, (bytes) => afp.writeBytes(bytes, 4096));
+    add(4096, (bytes) => writer.write(bytes));
+    add(4096, (bytes) => writer.write(bytes));
+    add(large, (bytes) => afp.write(bytes, 4 * 4096));
+    // All in one tick, with a read holding the one turn first.
+    const pending: Promise<unknown>[] = [afp.read(1, 0)];
+    for (const [, call] of calls) pending.push(call());
+    // And once more each, awaited one by one (turns free: inline where possible).
+    await Promise.all(pending);
+    for (const [, call] of calls) await call();
+    await writer.flush();
+    assertBytes(await afp.read(expected.length, 0), expected, "the file");
+  },
+  QUEUES,
 );
 
 backendTest(
