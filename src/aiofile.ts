@@ -395,14 +395,18 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
         ? { bytes: asBytes("data", data), owned: false }
         : { bytes: afp.#encode(data), owned: true };
     fileInternals.writeOwned = (afp, bytes, offset) =>
-      afp.#writeInline(bytes, offset) ??
-        afp.#do("write", (file) => afp.#write(file, bytes, offset), () => {
-          checkNonNegative("offset", offset);
-          afp.#requireWritable();
-        });
+      afp.#writeInline(bytes, offset) ?? afp.#writeQueued(bytes, offset);
     fileInternals.writeBorrowed = (afp, bytes, offset) =>
       afp.#writeInline(bytes, offset) ??
-        fileInternals.writeOwned(afp, bytes.slice(), offset);
+        afp.#writeQueued(bytes.slice(), offset);
+  }
+
+  /** Writes bytes the library owns through the backend's queue. */
+  #writeQueued(bytes: Uint8Array, offset: number): Promise<number> {
+    return this.#do("write", (file) => this.#write(file, bytes, offset), () => {
+      checkNonNegative("offset", offset);
+      this.#requireWritable();
+    });
   }
 
   /**
@@ -591,11 +595,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     } catch (error) {
       throw normalizeError(error, syscall, this.name);
     } finally {
-      if (--this.#active === 0 && this.#idle !== undefined) {
-        this.#idle();
-        this.#idle = undefined;
-      }
-      leaveOperation(owner);
+      this.#leave(owner);
     }
   }
 
@@ -722,10 +722,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       if (size === 0) return buffer;
       const n = await this.#request(() => file.read(buffer, offset));
       if (n === size) return buffer;
-      const got = n === 0 || file.endOnShortRead
-        ? n
-        : await this.#fill(file, buffer, n, offset + n);
-      return got === size ? buffer : buffer.slice(0, got);
+      return await this.#finishShortRead(file, buffer, n, offset);
     }
     const limit = size === -1 ? Infinity : size;
     let capacity = limit;

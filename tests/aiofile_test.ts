@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { AIOFile } from "../mod.ts";
+import { AIOFile, createContext, Writer } from "../mod.ts";
+import { INLINE_WRITE_MAX } from "../impl/ring.ts";
 import { backendTest } from "./backends.ts";
 
 const encoder = new TextEncoder();
@@ -897,5 +898,54 @@ backendTest(
     assert.ok(back.subarray(0, 8192).every((b) => b === 1));
     assert.ok(back.subarray(8192, 12288).every((b) => b === 2));
     assert.ok(back.subarray(12288).every((b) => b === 3));
+  },
+);
+
+backendTest(
+  "the caller may change its buffer as soon as a write call returns, however the write is done",
+  async (_context, dir, backend) => {
+    // One request at a time, so that writes also wait for a turn (and are
+    // copied) rather than being done inline.
+    await using context = createContext({ backend, maxRequests: 1 });
+    const path = `${dir}/mine.bin`;
+    await using afp = await AIOFile.open(path, "w+b", { context });
+    const large = INLINE_WRITE_MAX + 4096;
+    const buffer = new Uint8Array(large);
+    const expected = new Uint8Array(4 * 4096 + large);
+    const calls: [number, () => Promise<number>][] = [];
+    const writer = new Writer(afp, { offset: 2 * 4096 });
+    let at = 0;
+    const add = (
+      length: number,
+      write: (bytes: Uint8Array) => Promise<number>,
+    ) => {
+      const value = calls.length + 1;
+      const start = at;
+      at += length;
+      expected.fill(value, start, start + length);
+      calls.push([value, () => {
+        buffer.fill(value, 0, length);
+        const written = write(buffer.subarray(0, length));
+        buffer.fill(0xee); // changed at once
+        return written;
+      }]);
+    };
+    add(4096, (bytes) => afp.write(bytes, 0));
+    add(4096, (bytes) => afp.writeBytes(bytes, 4096));
+    add(4096, (bytes) => writer.write(bytes));
+    add(4096, (bytes) => writer.write(bytes));
+    add(large, (bytes) => afp.write(bytes, 4 * 4096));
+    // All in one tick, with a read holding the one turn first.
+    const pending: Promise<unknown>[] = [afp.read(1, 0)];
+    for (const [, call] of calls) pending.push(call());
+    // And once more each, awaited one by one (turns free: inline where possible).
+    await Promise.all(pending);
+    for (const [, call] of calls) await call();
+    await writer.flush();
+    // Compared byte by byte: a diff of 270 KiB would take node:assert ages.
+    const got = await afp.read(expected.length, 0);
+    assert.equal(got.length, expected.length);
+    const differs = got.findIndex((byte, i) => byte !== expected[i]);
+    assert.equal(differs, -1, `the file differs at byte ${differs}`);
   },
 );

@@ -447,52 +447,6 @@ backendTest(
 );
 
 backendTest(
-  "the caller may change its buffer as soon as a write call returns, however the write is done",
-  async (_context, dir, backend) => {
-    // One request at a time, so that writes also wait for a turn (and are
-    // copied) rather than being done inline.
-    await using context = createContext({ backend, maxRequests: 1 });
-    const path = `${dir}/mine.bin`;
-    await using afp = await AIOFile.open(path, "w+b", { context });
-    const large = INLINE_WRITE_MAX + 4096;
-    const buffer = new Uint8Array(large);
-    const expected = new Uint8Array(4 * 4096 + large);
-    const calls: [number, () => Promise<number>][] = [];
-    const writer = new Writer(afp, { offset: 2 * 4096 });
-    let at = 0;
-    const add = (
-      length: number,
-      write: (bytes: Uint8Array) => Promise<number>,
-    ) => {
-      const value = calls.length + 1;
-      const start = at;
-      at += length;
-      expected.fill(value, start, start + length);
-      calls.push([value, () => {
-        buffer.fill(value, 0, length);
-        const written = write(buffer.subarray(0, length));
-        buffer.fill(0xee); // changed at once
-        return written;
-      }]);
-    };
-    add(4096, (bytes) => afp.write(bytes, 0));
-    add(4096, (bytes) => afp.writeBytes(bytes, 4096));
-    add(4096, (bytes) => writer.write(bytes));
-    add(4096, (bytes) => writer.write(bytes));
-    add(large, (bytes) => afp.write(bytes, 4 * 4096));
-    // All in one tick, with a read holding the one turn first.
-    const pending: Promise<unknown>[] = [afp.read(1, 0)];
-    for (const [, call] of calls) pending.push(call());
-    // And once more each, awaited one by one (turns free: inline where possible).
-    await Promise.all(pending);
-    for (const [, call] of calls) await call();
-    await writer.flush();
-    assertBytes(await afp.read(expected.length, 0), expected, "the file");
-  },
-  QUEUES,
-);
-
-backendTest(
   "a buffered write the kernel refuses (EFBIG on ext4) rejects with its errno and the file's name",
   async (context, dir, backend) => {
     const path = `${dir}/big.bin`;
@@ -1008,6 +962,16 @@ Deno.test({
 
 const QUEUE_PROVIDERS = { uring: uringProvider, linux: linuxProvider } as const;
 
+/** Open flags of a file opened for reading only (`direct` added by each test). */
+const READ_ONLY = {
+  read: true,
+  write: false,
+  append: false,
+  create: false,
+  createNew: false,
+  truncate: false,
+} as const;
+
 backendTest(
   "closing the backend itself waits for the requests in the kernel, which settle with their data",
   async (_context, dir, backend) => {
@@ -1018,15 +982,8 @@ backendTest(
     const file = await queue.open({
       kind: "path",
       path,
-      flags: {
-        read: true,
-        write: false,
-        append: false,
-        create: false,
-        createNew: false,
-        truncate: false,
-        direct: true, // completes through the eventfd, not inline
-      },
+      // O_DIRECT completes through the eventfd, not inline.
+      flags: { ...READ_ONLY, direct: true },
     });
     const reads = Array.from({ length: 64 }, (_, i) => {
       const into = new Uint8Array(4096);
@@ -1063,23 +1020,15 @@ backendTest(
       batches.push(slots.length);
       return submitQueued(slots);
     };
-    const flags = {
-      read: true,
-      write: false,
-      append: false,
-      create: false,
-      createNew: false,
-      truncate: false,
-    };
     const direct = await queue.open({
       kind: "path",
       path,
-      flags: { ...flags, direct: true },
+      flags: { ...READ_ONLY, direct: true },
     });
     const buffered = await queue.open({
       kind: "path",
       path,
-      flags: { ...flags, direct: false },
+      flags: { ...READ_ONLY, direct: false },
     });
     const readAll = async (file: typeof direct) => {
       const reads = Array.from({ length: blocks }, (_, i) => {
