@@ -49,7 +49,7 @@ export {
 } from "./src/file_wrapper.ts";
 export {
   DEFAULT_CHUNK_SIZE,
-  DEFAULT_READ_AHEAD,
+  DEFAULT_READ_AHEAD_BYTES,
   Reader,
   type ReaderOptions,
 } from "./src/reader.ts";

@@ -8,7 +8,11 @@ import { type AIOFile, fileInternals } from "./aiofile.ts";
 import { encodeSeparator, LineReader } from "./line_reader.ts";
 import { concat, indexOfSeparator } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
-import { DEFAULT_CHUNK_SIZE, DEFAULT_READ_AHEAD, Reader } from "./reader.ts";
+import {
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_READ_AHEAD_BYTES,
+  Reader,
+} from "./reader.ts";
 import { Semaphore } from "./semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { readableFrom, STREAM_CHUNK_SIZE, writableTo } from "./streams.ts";
@@ -210,7 +214,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
           this.file,
           this.#position,
           STREAM_CHUNK_SIZE,
-          DEFAULT_READ_AHEAD,
+          DEFAULT_READ_AHEAD_BYTES,
         );
         const chunk = await chunks.next();
         this.#position += chunk.length;

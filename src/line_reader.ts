@@ -7,7 +7,7 @@
 import type { AIOFile, DataOf } from "./aiofile.ts";
 import { indexOfSeparator, startsWith } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
-import { DEFAULT_READ_AHEAD } from "./reader.ts";
+import { DEFAULT_READ_AHEAD_BYTES } from "./reader.ts";
 import { Semaphore } from "./semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
@@ -36,8 +36,11 @@ export interface LineReaderOptions {
    * encoded in the file's encoding; bytes in binary mode too. Default `"\n"`.
    */
   lineSep?: string | Uint8Array;
-  /** How many chunks may be read ahead (0: none). Default 4. */
-  readAhead?: number;
+  /**
+   * How many bytes may be read ahead of the lines returned (0: none), as
+   * in `ReaderOptions`. Default 2 MiB.
+   */
+  readAheadBytes?: number;
 }
 
 /**
@@ -93,6 +96,8 @@ export class LineReader<M extends string = "r">
   #buffer: Uint8Array = new Uint8Array(0);
   #start = 0;
   #end = 0;
+  /** The last chunk appended to `#buffer`. */
+  #lastChunk: Uint8Array = this.#buffer;
   /** No separator starts in `#buffer[#start, #searched)`. */
   #searched = 0;
   #atEnd = false;
@@ -123,12 +128,12 @@ export class LineReader<M extends string = "r">
       offset = 0,
       chunkSize = DEFAULT_LINE_CHUNK_SIZE,
       lineSep = "\n",
-      readAhead = DEFAULT_READ_AHEAD,
+      readAheadBytes = DEFAULT_READ_AHEAD_BYTES,
     } = options;
     this.file = file;
     this.#offset = checkNonNegative("offset", offset);
     checkPositive("chunkSize", chunkSize);
-    checkNonNegative("readAhead", readAhead);
+    checkNonNegative("readAheadBytes", readAheadBytes);
     const layout = file.mode.binary ? undefined : textLayout(file.encoding);
     this.#separator = encodeSeparator(lineSep, layout?.encode);
     this.#unit = layout?.unit ?? 1;
@@ -137,7 +142,7 @@ export class LineReader<M extends string = "r">
       this.#lineSep = lineSep as string;
       this.#decoder = new StrictDecoder(file.encoding);
     }
-    this.#source = new ChunkSource(file, offset, chunkSize, readAhead);
+    this.#source = new ChunkSource(file, offset, chunkSize, readAheadBytes);
   }
 
   /** The byte offset right after the lines returned so far. */
@@ -302,11 +307,30 @@ export class LineReader<M extends string = "r">
 
   /** Adds a chunk after the bytes not returned yet; grows the buffer geometrically. */
   #append(chunk: Uint8Array): void {
+    const last = this.#lastChunk;
+    this.#lastChunk = chunk;
     const kept = this.#end - this.#start;
     if (kept === 0) {
       this.#buffer = chunk;
       this.#start = this.#searched = 0;
       this.#end = chunk.length;
+      return;
+    }
+    if (
+      kept <= last.length && chunk.buffer === last.buffer &&
+      chunk.byteOffset === last.byteOffset + last.length
+    ) {
+      // The kept bytes end the last chunk, and this one follows it in the same
+      // read (chunks read together are views of one buffer): a wider view of
+      // that buffer joins them without a copy.
+      this.#buffer = new Uint8Array(
+        chunk.buffer,
+        chunk.byteOffset - kept,
+        kept + chunk.length,
+      );
+      this.#searched -= this.#start;
+      this.#start = 0;
+      this.#end = this.#buffer.length;
       return;
     }
     if (this.#buffer.length - this.#end < chunk.length) {

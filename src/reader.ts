@@ -15,8 +15,17 @@ import { checkNonNegative, checkPositive } from "./validate.ts";
 /** Default {@linkcode ReaderOptions.chunkSize}: 32 KiB. */
 export const DEFAULT_CHUNK_SIZE = 32768;
 
-/** Default {@linkcode ReaderOptions.readAhead}: up to 4 chunks in flight. */
-export const DEFAULT_READ_AHEAD = 4;
+/**
+ * Default {@linkcode ReaderOptions.readAheadBytes}: up to 2 MiB read ahead of
+ * the consumer.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_READ_AHEAD_BYTES } from "@aiofile/aiofile";
+ * console.log(DEFAULT_READ_AHEAD_BYTES); // 2097152
+ * ```
+ */
+export const DEFAULT_READ_AHEAD_BYTES = 2 * 2 ** 20;
 
 /**
  * Options for {@linkcode Reader}.
@@ -34,10 +43,12 @@ export interface ReaderOptions {
   /** The size of a chunk in bytes. Default 32768. */
   chunkSize?: number;
   /**
-   * How many chunks may be read ahead of the consumer (0 turns reading ahead
-   * off). The window grows from 1 as chunks are taken in sequence. Default 4.
+   * How many bytes may be read ahead of the consumer (0 turns reading ahead
+   * off; at least one chunk otherwise). The allowance grows from nothing as
+   * chunks are taken in sequence, so a short read or a small file is not read
+   * far past what is used. Default 2 MiB.
    */
-  readAhead?: number;
+  readAheadBytes?: number;
 }
 
 /**
@@ -50,6 +61,11 @@ export interface ReaderOptions {
  * Text is decoded strictly: bytes that are not valid in the file's encoding reject
  * with a `TypeError`. Streaming text supports UTF-8, UTF-16 and single-byte
  * encodings.
+ *
+ * A long sequential pass reads up to 1 MiB at a time and hands out binary
+ * chunks as views of that buffer, each chunk its own range of it (so its
+ * `byteOffset` may not be 0). A chunk kept for long keeps that buffer alive:
+ * keep `chunk.slice()` instead when that matters.
  *
  * Calls to {@linkcode read} may overlap: they resolve to consecutive chunks, in
  * call order. Data appended to the file after the end was reached is read by the
@@ -104,13 +120,13 @@ export class Reader<M extends string = "r">
     const {
       offset = 0,
       chunkSize = DEFAULT_CHUNK_SIZE,
-      readAhead = DEFAULT_READ_AHEAD,
+      readAheadBytes = DEFAULT_READ_AHEAD_BYTES,
     } = options;
     this.file = file;
     this.#offset = checkNonNegative("offset", offset);
     this.chunkSize = checkPositive("chunkSize", chunkSize);
-    checkNonNegative("readAhead", readAhead);
-    this.#source = new ChunkSource(file, offset, chunkSize, readAhead);
+    checkNonNegative("readAheadBytes", readAheadBytes);
+    this.#source = new ChunkSource(file, offset, chunkSize, readAheadBytes);
     if (!file.mode.binary) {
       this.#layout = textLayout(file.encoding);
       this.#decoder = new StrictDecoder(file.encoding);

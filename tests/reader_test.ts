@@ -154,9 +154,9 @@ backendTest(
     const data = crypto.getRandomValues(new Uint8Array(50000));
     await Deno.writeFile(path, data);
     await using afp = await AIOFile.open(path, "rb", { context });
-    for (const readAhead of [0, 1, 64]) {
+    for (const readAheadBytes of [0, 1, 1000, 64000]) {
       const chunks = await collect(
-        new Reader(afp, { chunkSize: 1000, readAhead }),
+        new Reader(afp, { chunkSize: 1000, readAheadBytes }),
       );
       assert.deepEqual(
         joinBytes(chunks),
@@ -199,7 +199,7 @@ Deno.test("Reader, LineReader, Writer: bad options throw at construction", () =>
   assert.throws(() => new Reader(afp, { offset: -1 }), /offset/);
   // @ts-expect-error: the wrong type
   assert.throws(() => new Reader(afp, { chunkSize: "4" }), TypeError);
-  assert.throws(() => new Reader(afp, { readAhead: -1 }), RangeError);
+  assert.throws(() => new Reader(afp, { readAheadBytes: -1 }), RangeError);
   assert.throws(() => new LineReader(afp, { lineSep: "" }), RangeError);
   // @ts-expect-error: the wrong type
   assert.throws(() => new LineReader(afp, { lineSep: 10 }), TypeError);
@@ -300,6 +300,55 @@ backendTest(
         expected,
       );
     }
+  },
+);
+
+backendTest(
+  "LineReader: long text with any separator, read in many chunks per request",
+  async (context, dir) => {
+    const path = `${dir}/lines`;
+    for (const lineSep of ["\n", "\r\n", "||", "😀"]) {
+      const pieces = Array.from(
+        { length: 3000 },
+        (_, i) => "é😀x|".repeat(i % 7) + i,
+      );
+      const text = pieces.join(lineSep);
+      await Deno.writeTextFile(path, text);
+      await using afp = await AIOFile.open(path, "r", { context });
+      for (const chunkSize of [3, 64, 4096]) {
+        assert.deepEqual(
+          await collect(new LineReader(afp, { lineSep, chunkSize })),
+          splitAfter(text, lineSep),
+          `${JSON.stringify(lineSep)} chunkSize ${chunkSize}`,
+        );
+      }
+    }
+  },
+);
+
+backendTest(
+  "LineReader: the chunks of one read are joined without a copy",
+  async (context, dir) => {
+    const path = `${dir}/lines`;
+    // 2 MiB of 100-byte lines: most lines straddle two 4 KiB chunks.
+    await Deno.writeTextFile(path, ("x".repeat(99) + "\n").repeat(20972));
+    await using afp = await AIOFile.open(path, "r", { context });
+    const set = Uint8Array.prototype.set;
+    let copies = 0;
+    Uint8Array.prototype.set = function (...args) {
+      copies++;
+      return set.apply(this, args);
+    };
+    let count = 0;
+    try {
+      for await (const _ of new LineReader(afp, { chunkSize: 4096 })) count++;
+    } finally {
+      Uint8Array.prototype.set = set;
+    }
+    assert.equal(count, 20972);
+    // One copy at most where one read ends and the next begins, not one per
+    // chunk (512 chunks).
+    assert.ok(copies < 64, `${copies} copies`);
   },
 );
 
