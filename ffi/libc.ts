@@ -50,6 +50,9 @@ const ftruncate = {
   result: "i32", // int
 } as const;
 
+/** `fallocate` mode: reserve blocks without changing the file's size. */
+export const FALLOC_FL_KEEP_SIZE = 1;
+
 /** The symbols of libc that the `thread` backend uses. */
 export const LIBC_SYMBOLS = {
   pread: { ...pread, nonblocking: true },
@@ -116,6 +119,15 @@ export const LIBC_SYMBOLS = {
       "i32", // int flags
       "u32", // unsigned int mask
       "buffer", // struct statx *statxbuf
+    ],
+    result: "i32", // int
+  },
+  fallocate: {
+    parameters: [
+      "i32", // int fd
+      "i32", // int mode
+      "i64", // off_t offset
+      "i64", // off_t len
     ],
     result: "i32", // int
   },

@@ -29,11 +29,18 @@
  */
 
 import { setImmediate } from "node:timers";
-import type { Stats } from "node:fs";
+import { fstatSync, type Stats } from "node:fs";
 import { currentArch } from "../ffi/arch.ts";
-import { addressOf, fixedMemory, lastErrno, type Libc } from "../ffi/libc.ts";
+import {
+  addressOf,
+  FALLOC_FL_KEEP_SIZE,
+  fixedMemory,
+  lastErrno,
+  type Libc,
+} from "../ffi/libc.ts";
 import { errorFromErrno } from "../src/errors.ts";
 import { Semaphore } from "../src/semaphore.ts";
+import { Preallocation } from "./preallocation.ts";
 import {
   type Backend,
   type BackendFile,
@@ -255,6 +262,10 @@ export abstract class RingBackend implements Backend {
       return new RingFile(this, fd, path, threads, direct, {
         nowaitReads: this.nowaitReads,
         inlineWrites: this.inlineWrites && fsType === EXT4_SUPER_MAGIC,
+        // Only for files this open created or emptied, never for appends:
+        // see impl/preallocation.ts.
+        preallocate: fsType === EXT4_SUPER_MAGIC && !flags.append &&
+          (flags.truncate || flags.createNew),
       });
     } catch (error) {
       await closeDescriptor(fd);
@@ -521,6 +532,7 @@ export class RingFile implements BackendFile {
   readonly #threads: ThreadFile;
   readonly #memoryAlignment: number;
   readonly #inlineWrites: boolean;
+  readonly #preallocation: Preallocation | undefined;
   #nowait: boolean;
 
   constructor(
@@ -529,7 +541,7 @@ export class RingFile implements BackendFile {
     path: string,
     threads: ThreadFile,
     direct: { memory: number; offset: number } | undefined,
-    how: { nowaitReads: boolean; inlineWrites: boolean },
+    how: { nowaitReads: boolean; inlineWrites: boolean; preallocate: boolean },
   ) {
     this.#ring = ring;
     this.fd = fd;
@@ -539,6 +551,11 @@ export class RingFile implements BackendFile {
     this.#memoryAlignment = direct?.memory ?? 1;
     this.#nowait = how.nowaitReads && direct === undefined;
     this.#inlineWrites = how.inlineWrites && direct === undefined;
+    if (how.preallocate && direct === undefined) {
+      this.#preallocation = new Preallocation((range) =>
+        threads.fallocateNow(FALLOC_FL_KEEP_SIZE, range)
+      );
+    }
   }
 
   /** The file system refused `RWF_NOWAIT`: submit buffered reads without it. */
@@ -602,9 +619,14 @@ export class RingFile implements BackendFile {
     return this.#inline(data, offset);
   }
 
+  // write() calls this rather than the public writeInline, which callers (and
+  // tests observing backend calls) may wrap.
   #inline(data: Uint8Array, offset: number): Promise<number> | undefined {
     if (!this.#inlineWrites || data.length > INLINE_WRITE_MAX) return undefined;
-    return this.#ring.settleInline(() => this.#writeAllNow(data, offset));
+    return this.#ring.settleInline(() => {
+      this.#preallocation?.beforeWrite(offset, data.length);
+      return this.#writeAllNow(data, offset);
+    });
   }
 
   /** `pwrite(2)` on this thread until every byte is written. */
@@ -622,6 +644,7 @@ export class RingFile implements BackendFile {
     const inline = this.#inline(data, offset);
     if (inline !== undefined) return inline;
     if (this.alignment === 1) {
+      this.#preallocation?.beforeWrite(offset, data.length);
       return this.#ring.submit(this, "write", data, offset, false);
     }
     try {
@@ -658,8 +681,9 @@ export class RingFile implements BackendFile {
     );
   }
 
-  truncate(length: number): Promise<void> {
-    return this.#threads.truncate(length);
+  async truncate(length: number): Promise<void> {
+    await this.#threads.truncate(length);
+    this.#preallocation?.truncated(length);
   }
 
   size(): Promise<number> {
@@ -667,6 +691,24 @@ export class RingFile implements BackendFile {
   }
 
   close(): Promise<void> {
+    this.#giveBackReserved();
     return closeDescriptor(this.fd);
+  }
+
+  /**
+   * Cuts the file to its own size when blocks were reserved past its end (see
+   * impl/preallocation.ts), so that it takes no more space than it holds. Both
+   * calls are made now, back to back. The file's contents do not depend on
+   * it: a failure is ignored.
+   */
+  #giveBackReserved(): void {
+    if (this.#preallocation?.reserved !== true) return;
+    let size: number;
+    try {
+      size = fstatSync(this.fd).size;
+    } catch {
+      return;
+    }
+    if (this.#preallocation.shouldTrim(size)) this.#threads.truncateNow(size);
   }
 }

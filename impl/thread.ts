@@ -27,6 +27,7 @@ import {
   statDescriptor,
 } from "./descriptor.ts";
 import { trackForeignCall } from "./pending.ts";
+import type { FileRange } from "./preallocation.ts";
 
 /** The most calls this backend keeps on Deno's thread pool at once. */
 export const POOL_CALLS = 16;
@@ -129,6 +130,24 @@ export class ThreadFile implements BackendFile {
     );
     if (n >= 0) return Number(n);
     throw errorFromErrno(lastErrno(this.#libc), "write", this.#path);
+  }
+
+  /**
+   * `fallocate(2)` on this thread, now (a metadata change, cheap next to the
+   * writes it serves); false when the file system refuses it.
+   */
+  fallocateNow(mode: number, range: FileRange): boolean {
+    return this.#libc.symbols.fallocate(
+      this.#fd,
+      mode,
+      BigInt(range.offset),
+      BigInt(range.length),
+    ) === 0;
+  }
+
+  /** `ftruncate(2)` on this thread, now; false when it fails. */
+  truncateNow(length: number): boolean {
+    return this.#libc.symbols.ftruncate_now(this.#fd, BigInt(length)) === 0;
   }
 
   async fsync(): Promise<void> {

@@ -59,3 +59,10 @@ export function backendTest(
     });
   }
 }
+
+/** Whether `dir` is on ext2/3/4 (`f_type` 0xef53). */
+export function isExt4(dir: string): boolean {
+  const { stdout } = new Deno.Command("stat", { args: ["-f", "-c", "%t", dir] })
+    .outputSync();
+  return new TextDecoder().decode(stdout).trim() === "ef53";
+}

@@ -24,7 +24,7 @@ import { loadLibc } from "../ffi/libc.ts";
 import { type AioCalls, LIBAIO_SYMBOLS, libaioPaths } from "../ffi/libaio.ts";
 import { loadLibrary } from "../ffi/load.ts";
 import { report, runFixture, type RunResult, show } from "./subprocess.ts";
-import { backendTest, withTempDir } from "./backends.ts";
+import { backendTest, isExt4, withTempDir } from "./backends.ts";
 
 const LINUX = { only: ["linux"] } as const;
 /** The kernel-queue backends, which share impl/ring.ts. */
@@ -115,13 +115,6 @@ async function countingThreadReads<T>(
   } finally {
     ThreadFile.prototype.read = original;
   }
-}
-
-/** Whether `dir` is on ext2/3/4 (`f_type` 0xef53). */
-function isExt4(dir: string): boolean {
-  const { stdout } = new Deno.Command("stat", { args: ["-f", "-c", "%t", dir] })
-    .outputSync();
-  return new TextDecoder().decode(stdout).trim() === "ef53";
 }
 
 /** Counts the ticks of a 1 ms interval while `use` runs. */

@@ -1,0 +1,108 @@
+/**
+ * Speculative preallocation for files written in sequence: the bookkeeping,
+ * without the system calls (a file backend supplies those).
+ *
+ * On ext4, a buffered write into blocks that `fallocate(FALLOC_FL_KEEP_SIZE)`
+ * has already reserved costs about a quarter less than one that must reserve
+ * its own blocks (delayed allocation does that page by page): 64 KiB writes of
+ * a 256 MiB file took 75 ms against 55 ms preallocated, and the final `fsync`
+ * took as long either way (measured on this project's 2-core VM; fio
+ * preallocates by default for the same reason). XFS does the same on its own
+ * and trims on close; this does it for ext4.
+ *
+ * A run of writes, each starting where the last one ended, that reaches
+ * {@linkcode PREALLOCATE_AFTER} bytes gets blocks reserved ahead of it, as many
+ * as the run has written, up to {@linkcode PREALLOCATE_STEP_MAX}. Reserving
+ * keeps the file's size: what was reserved and not written stays past the end
+ * of the file, taking space, until the file is cut to its own size before it
+ * closes (`ftruncate` to the same size gives such blocks back on ext4;
+ * punching a hole past the end does nothing there).
+ *
+ * Cutting a file to the size just read races with another writer extending it
+ * in between, so it is done only when that is not expected: the backend
+ * reserves only for files it created or truncated on open, not in append mode,
+ * and cuts only when the file ends exactly where this file's writes ended.
+ *
+ * @module
+ */
+
+/** A run of sequential writes gets blocks reserved once it is this long. */
+export const PREALLOCATE_AFTER = 2 ** 20;
+
+/** At most this many bytes are reserved ahead of a run. */
+export const PREALLOCATE_STEP_MAX = 8 * 2 ** 20;
+
+/** A range of a file. */
+export interface FileRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * What to reserve before each write of one file, and whether to give the rest
+ * back when it closes.
+ *
+ * @example
+ * ```ts ignore
+ * const preallocation = new Preallocation((range) => reserve(range));
+ * preallocation.beforeWrite(offset, data.length); // before each write
+ * if (preallocation.shouldTrim(size)) ftruncate(fd, size); // before close
+ * ```
+ */
+export class Preallocation {
+  readonly #reserve: (range: FileRange) => boolean;
+  #runStart = 0;
+  #runEnd = -1;
+  #reservedEnd = 0;
+  /** The end of the furthest write seen. */
+  #writtenEnd = 0;
+  #stopped = false;
+
+  /**
+   * @param reserve Reserves blocks for a range without changing the file's
+   * size; false when it cannot (then nothing more is reserved for the file).
+   */
+  constructor(reserve: (range: FileRange) => boolean) {
+    this.#reserve = reserve;
+  }
+
+  /** Call before writing `length` bytes at `offset`. */
+  beforeWrite(offset: number, length: number): void {
+    if (offset !== this.#runEnd) this.#runStart = offset;
+    const end = offset + length;
+    this.#runEnd = end;
+    this.#writtenEnd = Math.max(this.#writtenEnd, end);
+    const run = end - this.#runStart;
+    if (this.#stopped || run < PREALLOCATE_AFTER || end <= this.#reservedEnd) {
+      return;
+    }
+    const from = Math.max(offset, this.#reservedEnd);
+    const to = end + Math.min(PREALLOCATE_STEP_MAX, run);
+    if (this.#reserve({ offset: from, length: to - from })) {
+      this.#reservedEnd = to;
+    } else {
+      this.#stopped = true;
+    }
+  }
+
+  /** Call after the file was truncated to `length`: what lay past it is gone. */
+  truncated(length: number): void {
+    this.#reservedEnd = Math.min(this.#reservedEnd, length);
+    this.#writtenEnd = Math.min(this.#writtenEnd, length);
+    this.#runEnd = -1;
+  }
+
+  /**
+   * True when the file, now `size` bytes long, holds blocks reserved past its
+   * end and ends where the writes seen here ended (no one else wrote past
+   * them): then it should be cut to `size` before it closes.
+   */
+  shouldTrim(size: number): boolean {
+    return this.#reservedEnd > size && this.#writtenEnd === size;
+  }
+
+  /** True once anything was reserved past what was written. */
+  get reserved(): boolean {
+    return this.#reservedEnd > this.#writtenEnd;
+  }
+}
