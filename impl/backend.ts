@@ -69,6 +69,13 @@ export interface BackendFile {
    * `O_DIRECT`: offsets and lengths must be multiples of this. Default 1.
    */
   readonly alignment?: number;
+  /**
+   * Reads of up to this many bytes never hand `into` to the kernel or to
+   * another thread: the backend reads into memory of its own and copies into
+   * `into` once the read is over, so `into` may share its `ArrayBuffer` with
+   * memory the caller already holds. Default 0.
+   */
+  readonly copiedReadMax?: number;
   /** Reads at `offset` into `into`; resolves to the bytes read (0 at end of file, may be short). */
   read(into: Uint8Array, offset: number): Promise<number>;
   /** Writes `data` at `offset`; resolves to the bytes written (may be short). */

@@ -41,6 +41,7 @@ import {
 import { errorFromErrno } from "../src/errors.ts";
 import { Semaphore } from "../src/semaphore.ts";
 import { Preallocation } from "./preallocation.ts";
+import { BOUNCE_SIZE, BouncePool } from "./bounce.ts";
 import {
   type Backend,
   type BackendFile,
@@ -172,6 +173,8 @@ export abstract class RingBackend implements Backend {
   #closed = false;
   /** Aligned buffers for `O_DIRECT` requests. */
   readonly alignedBuffers: AlignedBuffers;
+  /** Bounce buffers of small buffered reads (impl/bounce.ts). */
+  readonly bounceBuffers: BouncePool = new BouncePool();
 
   /** @param libc The loaded C library. */
   constructor(libc: Libc) {
@@ -527,6 +530,8 @@ export class RingFile implements BackendFile {
   readonly fd: number;
   readonly path: string;
   readonly endOnShortRead = true;
+  /** Small reads go through bounce buffers; `O_DIRECT` reads through aligned ones. */
+  readonly copiedReadMax = BOUNCE_SIZE;
   readonly alignment: number;
   readonly #ring: RingBackend;
   readonly #threads: ThreadFile;
@@ -582,6 +587,42 @@ export class RingFile implements BackendFile {
 
   read(into: Uint8Array, offset: number): Promise<number> {
     if (this.alignment !== 1) return this.#readDirect(into, offset);
+    if (into.length <= BOUNCE_SIZE) return this.#readBounced(into, offset);
+    return this.#readBuffered(into, offset);
+  }
+
+  /** A small read through a bounce buffer of the backend's (impl/bounce.ts). */
+  #readBounced(into: Uint8Array, offset: number): Promise<number> {
+    const pool = this.#ring.bounceBuffers;
+    const bounce = pool.take();
+    const target = into.length === BOUNCE_SIZE
+      ? bounce
+      : bounce.subarray(0, into.length);
+    // The bounce buffer goes back once the request is over (reaped, or refused
+    // before the kernel saw it), whether it succeeded or not.
+    return this.#readBuffered(target, offset).then(
+      (n) => {
+        try {
+          if (into.length !== target.length) {
+            // Results of small reads share memory (src/small_results.ts).
+            throw new TypeError(
+              "The memory of this read's result was transferred while the read was in flight: slice() a result before transferring its buffer",
+            );
+          }
+          into.set(n === target.length ? target : target.subarray(0, n));
+        } finally {
+          pool.give(bounce);
+        }
+        return n;
+      },
+      (error) => {
+        pool.give(bounce);
+        throw error;
+      },
+    );
+  }
+
+  #readBuffered(into: Uint8Array, offset: number): Promise<number> {
     if (!this.#nowait) {
       return this.#ring.submit(this, "read", into, offset, false);
     }

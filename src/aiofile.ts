@@ -23,6 +23,7 @@ import {
 import { type TextCodec, textCodec } from "./encoding.ts";
 import { AIOError, normalizeError, notOpen } from "./errors.ts";
 import { type FileMode, parseMode } from "./mode.ts";
+import { SMALL_RESULT_MAX, smallResult } from "./small_results.ts";
 import {
   asBytes,
   checkNonNegative,
@@ -310,6 +311,11 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * comes first; `size = -1` reads to the end (files whose reported size is 0,
    * such as those in `/proc`, included). Text modes decode strictly: a range that
    * cuts a character rejects with a `TypeError`.
+   *
+   * A binary result of up to 4 KiB may be a view of an `ArrayBuffer` shared with
+   * other results (its `byteOffset` then not 0), where the backend reads into
+   * memory of its own and copies in: `slice()` it before transferring its
+   * `buffer`.
    */
   read(size = -1, offset = 0): Promise<DataOf<M>> {
     if (this.#codec === undefined && this.#canReadSmall(size, offset)) {
@@ -651,7 +657,11 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       return Promise.reject(error);
     }
     this.#active++;
-    const buffer = new Uint8Array(size);
+    // The backend copies small reads in once they are over: the result may then
+    // share memory with others (src/small_results.ts).
+    const buffer = size <= SMALL_RESULT_MAX && size <= (file.copiedReadMax ?? 0)
+      ? smallResult(size)
+      : new Uint8Array(size);
     // A free turn is taken here and given back below, saving the promise
     // `requestWith` would add; otherwise the request waits its turn there.
     const turn = takeRequestTurn(owner);

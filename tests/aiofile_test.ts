@@ -949,3 +949,58 @@ backendTest(
     assert.equal(differs, -1, `the file differs at byte ${differs}`);
   },
 );
+
+backendTest(
+  "small reads: results may share memory where the backend copies them in, and stay correct",
+  async (context, dir, backend) => {
+    const path = `${dir}/small.bin`;
+    const data = crypto.getRandomValues(new Uint8Array(65536));
+    await Deno.writeFile(path, data);
+    await using afp = await AIOFile.open(path, "rb", { context });
+    const offsets = Array.from({ length: 64 }, (_, i) => (i * 977) % 60000);
+    const results = await Promise.all(offsets.map((o) => afp.read(4096, o)));
+    results.forEach((result, i) =>
+      assert.deepEqual(result, data.subarray(offsets[i], offsets[i] + 4096))
+    );
+    const shared = results[0].buffer === results[1].buffer;
+    // uring and linux copy small reads in from buffers of their own.
+    assert.equal(shared, backend === "uring" || backend === "linux");
+    // Larger reads get buffers of their own everywhere.
+    const big = await afp.read(4097, 0);
+    assert.equal(big.byteOffset, 0);
+    assert.equal(big.buffer.byteLength, 4097);
+    // Writing into one result leaves the others alone.
+    results[0].fill(0);
+    assert.deepEqual(results[1], data.subarray(offsets[1], offsets[1] + 4096));
+  },
+);
+
+backendTest(
+  "small reads: transferring a result's buffer while reads are in flight fails them clearly, and nothing else",
+  async (context, dir) => {
+    const path = `${dir}/small.bin`;
+    const data = crypto.getRandomValues(new Uint8Array(65536));
+    await Deno.writeFile(path, data);
+    await using afp = await AIOFile.open(path, "rb", { context });
+    for (let round = 0; round < 20; round++) {
+      const reads = Array.from(
+        { length: 16 },
+        (_, i) => afp.read(512, i * 512).then((bytes) => ({ bytes, i })),
+      );
+      const first = await Promise.race(reads);
+      const moved = (first.bytes.buffer as ArrayBuffer).transfer();
+      const settled = await Promise.allSettled(reads);
+      for (const outcome of settled) {
+        if (outcome.status === "rejected") {
+          assert.match(String(outcome.reason), /transferred/);
+        } else if (outcome.value.bytes.length > 0) {
+          const { bytes, i } = outcome.value;
+          assert.deepEqual(bytes, data.subarray(i * 512, i * 512 + 512));
+        }
+      }
+      assert.ok(moved.byteLength > 0);
+    }
+    // Reads after that are whole and right.
+    assert.deepEqual(await afp.read(4096, 100), data.subarray(100, 4196));
+  },
+);

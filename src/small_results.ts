@@ -1,0 +1,35 @@
+/**
+ * Result buffers for small reads, cut from shared `ArrayBuffer`s (as Node.js
+ * pools small `Buffer`s): a fresh 4 KiB `Uint8Array` costs about 1 µs in Deno,
+ * a view of a shared buffer about 0.2 µs.
+ *
+ * Only for reads that the backend copies into once they are over (see
+ * `BackendFile.copiedReadMax`): the kernel and other threads never see these
+ * buffers, so nothing a caller does with one result (transferring its
+ * `buffer`, say) can make the kernel write into freed memory.
+ *
+ * @module
+ */
+
+/** Each shared buffer holds this many bytes of results. */
+const SLAB_SIZE = 65536;
+
+/** Results of up to this many bytes are cut from a shared buffer. */
+export const SMALL_RESULT_MAX = 4096;
+
+let slab = new ArrayBuffer(0);
+let used = 0;
+
+/**
+ * A zeroed `Uint8Array` of `size` bytes (at most {@linkcode SMALL_RESULT_MAX})
+ * that shares its `ArrayBuffer` with other results.
+ */
+export function smallResult(size: number): Uint8Array {
+  if (used + size > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    used = 0;
+  }
+  const result = new Uint8Array(slab, used, size);
+  used += size;
+  return result;
+}
