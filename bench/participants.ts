@@ -1,6 +1,7 @@
 /**
  * Everyone the benchmark suite measures, in the order they run in each round:
- * this library on every backend available here, `Deno.FsFile` (one handle, and
+ * this library on every backend available here (each in a Web Worker of its
+ * own, see `aiofile_worker.ts`), `Deno.FsFile` (one handle, and
  * one handle per request), `node:fs` in this process, Node.js as a second
  * process, and fio with three engines. A participant that cannot take part in a
  * workload says why, and is reported as missing, never as zero.
@@ -14,7 +15,6 @@
 
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { AIOFile, type Context, createContext, LineReader } from "../mod.ts";
 import { BACKEND_NAMES } from "../impl/backend.ts";
 import { unavailableReason } from "../impl/select.ts";
 import {
@@ -27,7 +27,6 @@ import {
 import type { BenchFiles } from "./files.ts";
 import { dataDir } from "./common.ts";
 import {
-  aiofileOpener,
   fsFileOpener,
   fsFilePerRequestOpener,
   measurePositional,
@@ -35,6 +34,7 @@ import {
   type OpenPositional,
 } from "./positional.ts";
 import type { Tally } from "./window.ts";
+import type { WorkerReply, WorkerRequest } from "./aiofile_worker.ts";
 import type { Workload } from "./workloads.ts";
 
 /** One participant of the suite. */
@@ -105,33 +105,50 @@ function aiofileParticipant(
       measure: () => Promise.reject(new Error(reason)),
     };
   }
-  let context: Context | undefined;
   const direct = backend === "uring" || backend === "linux";
-  /** One context for all of this participant's measurements, made at first use. */
-  const contextOf = () => context ??= createContext({ backend });
+  // Each backend in an isolate of its own (see bench/aiofile_worker.ts).
+  let worker: Worker | undefined;
+  /** Sends `request` to the worker; resolves to its answer. */
+  const ask = (request: WorkerRequest): Promise<WorkerReply> => {
+    const asked = worker ??= new Worker(
+      new URL("./aiofile_worker.ts", import.meta.url),
+      { type: "module" },
+    );
+    const reply = new Promise<WorkerReply>((resolve, reject) => {
+      asked.onmessage = (event: MessageEvent<WorkerReply>) => {
+        const answer = event.data;
+        if ("error" in answer) reject(new Error(`${name}: ${answer.error}`));
+        else resolve(answer);
+      };
+      asked.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(`${name}: ${event.message}`));
+      };
+    });
+    asked.postMessage(request);
+    return reply;
+  };
   return {
     name,
     missing: (workload) =>
       workload.direct && !direct
         ? `n/a: the ${backend} backend has no O_DIRECT`
         : undefined,
-    measure: (workload, files, seconds) =>
-      workload.kind === "lines"
-        ? timedLines(files, async () => {
-          await using afp = await AIOFile.open(files.lines, "r", {
-            context: contextOf(),
-          });
-          let count = 0;
-          for await (const _ of new LineReader(afp)) count++;
-          return count;
-        })
-        : measurePositional(
-          aiofileOpener(contextOf()),
-          workload,
-          files,
-          seconds,
-        ),
-    close: async () => await context?.close(),
+    async measure(workload, files, seconds) {
+      const reply = await ask({
+        backend,
+        workloadId: workload.id,
+        files,
+        seconds,
+      });
+      return (reply as { tally: Tally }).tally;
+    },
+    async close() {
+      if (worker === undefined) return;
+      await ask({ close: true });
+      worker.terminate();
+      worker = undefined;
+    },
   };
 }
 
