@@ -85,10 +85,16 @@ export class Preallocation {
     }
   }
 
-  /** Call after the file was truncated to `length`: what lay past it is gone. */
+  /**
+   * Call after the file was truncated to `length`, which is now where it ends:
+   * cut shorter, what lay past it is gone; made longer, what is reserved past
+   * the new end is still there.
+   */
   truncated(length: number): void {
-    this.#reservedEnd = Math.min(this.#reservedEnd, length);
-    this.#writtenEnd = Math.min(this.#writtenEnd, length);
+    if (length < this.#writtenEnd) {
+      this.#reservedEnd = Math.min(this.#reservedEnd, length);
+    }
+    this.#writtenEnd = length;
     this.#runEnd = -1;
   }
 

@@ -23,7 +23,8 @@ import {
 import { type TextCodec, textCodec } from "./encoding.ts";
 import { AIOError, normalizeError, notOpen } from "./errors.ts";
 import { type FileMode, parseMode } from "./mode.ts";
-import { SMALL_RESULT_MAX, smallResult } from "./small_results.ts";
+import { SMALL_RESULT_MAX, SmallResults } from "./small_results.ts";
+import type { ByteReadable } from "./chunks.ts";
 import {
   asBytes,
   checkNonNegative,
@@ -74,6 +75,11 @@ export interface AIOFileOptions {
 export const fileInternals = {} as {
   /** The bytes `afp.write(data)` would write; throws `TypeError` for the wrong type. */
   encode<M extends string>(afp: AIOFile<M>, data: unknown): Uint8Array;
+  /**
+   * `afp`'s bytes for the library's own readers: each result in a buffer of its
+   * own, never shared with results handed to callers (src/small_results.ts).
+   */
+  ownReads<M extends string>(afp: AIOFile<M>): ByteReadable;
   /**
    * Records a failed write whose caller has not been told yet: the file's next
    * `fsync`, `fdsync` or `close` rejects with it (once).
@@ -193,6 +199,8 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   #opening: Promise<this> | undefined;
   #closing: Promise<void> | undefined;
   #file: BackendFile | undefined;
+  /** Shared buffers of small results (src/small_results.ts), made at first use. */
+  #smallResults: SmallResults | undefined;
   #owner: Context | undefined;
   #backend: BackendName | undefined;
   #active = 0;
@@ -396,6 +404,12 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       if (afp.#deferred?.error === error) afp.#deferred = undefined;
     };
     fileInternals.encode = (afp, data) => afp.#encode(data);
+    fileInternals.ownReads = (afp) => ({
+      readBytes: (size, offset) =>
+        afp.#canReadSmall(size, offset)
+          ? afp.#readSmall(size, offset, false)
+          : afp.readBytes(size, offset),
+    });
     fileInternals.bytesOf = (afp, data) =>
       afp.#codec === undefined
         ? { bytes: asBytes("data", data), owned: false }
@@ -648,7 +662,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * {@linkcode readBytes} for a checked small read on an open file, with as few
    * promises as the work needs: the same accounting as {@linkcode #do}.
    */
-  #readSmall(size: number, offset: number): Promise<Uint8Array> {
+  #readSmall(size: number, offset: number, shared = true): Promise<Uint8Array> {
     const file = this.#file!;
     const owner = this.#owner!;
     try {
@@ -659,9 +673,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     this.#active++;
     // The backend copies small reads in once they are over: the result may then
     // share memory with others (src/small_results.ts).
-    const buffer = size <= SMALL_RESULT_MAX && size <= (file.copiedReadMax ?? 0)
-      ? smallResult(size)
-      : new Uint8Array(size);
+    const buffer =
+      shared && size <= SMALL_RESULT_MAX && size <= (file.copiedReadMax ?? 0)
+        ? (this.#smallResults ??= new SmallResults()).take(size)
+        : new Uint8Array(size);
     // A free turn is taken here and given back below, saving the promise
     // `requestWith` would add; otherwise the request waits its turn there.
     const turn = takeRequestTurn(owner);

@@ -34,7 +34,8 @@ interface Pending {
  * request of one chunk and a short file is not read far past its end, while a
  * long sequential read keeps requests of up to
  * {@linkcode READ_REQUEST_MAX} bytes in flight. Chunks read together are views
- * of one buffer (each chunk its own range of it).
+ * of one buffer (each chunk its own range of it); if a caller transfers that
+ * buffer, the chunks not taken yet are read again.
  *
  * Nothing past the end of the file is kept: when a request comes back short,
  * the reads after it are dropped and, once its chunks are taken, the next chunk
@@ -53,6 +54,8 @@ export class ChunkSource {
   #queued = 0;
   /** The bytes of the last request that are not taken yet. */
   #current: Uint8Array | undefined;
+  /** Where `#current` starts in the file. */
+  #currentOffset = 0;
   /** Bytes taken since the start, or since reads ahead were last dropped. */
   #taken = 0;
   /** Where the next request starts. */
@@ -74,6 +77,16 @@ export class ChunkSource {
 
   /** The next chunk: `chunkSize` bytes, fewer at the end of the file, empty past it. */
   next(): Promise<Uint8Array> {
+    if (
+      this.#current !== undefined &&
+      (this.#current.buffer as ArrayBuffer).detached
+    ) {
+      // A chunk handed out was transferred, and the rest of its read with it:
+      // read that part again.
+      this.#current = undefined;
+      this.#restart(this.#currentOffset);
+      this.#atEnd = false;
+    }
     if (this.#current !== undefined) {
       const chunk = this.#take();
       this.#readAhead();
@@ -101,6 +114,7 @@ export class ChunkSource {
       this.#atEnd = true;
     }
     this.#current = bytes;
+    this.#currentOffset = head.offset;
     return this.#take();
   }
 
@@ -114,6 +128,7 @@ export class ChunkSource {
       return current;
     }
     this.#current = current.subarray(this.#chunkSize);
+    this.#currentOffset += this.#chunkSize;
     this.#taken += this.#chunkSize;
     return current.subarray(0, this.#chunkSize);
   }

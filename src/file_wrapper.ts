@@ -211,7 +211,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     return readableFrom(() =>
       this.#afterWrites(async () => {
         chunks ??= new ChunkSource(
-          this.file,
+          fileInternals.ownReads(this.file),
           this.#position,
           STREAM_CHUNK_SIZE,
           DEFAULT_READ_AHEAD_BYTES,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { AIOFile, DataOf } from "./aiofile.ts";
+import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
 import { indexOfSeparator, startsWith } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_READ_AHEAD_BYTES } from "./reader.ts";
@@ -142,7 +142,12 @@ export class LineReader<M extends string = "r">
       this.#lineSep = lineSep as string;
       this.#decoder = new StrictDecoder(file.encoding);
     }
-    this.#source = new ChunkSource(file, offset, chunkSize, readAheadBytes);
+    this.#source = new ChunkSource(
+      fileInternals.ownReads(file),
+      offset,
+      chunkSize,
+      readAheadBytes,
+    );
   }
 
   /** The byte offset right after the lines returned so far. */

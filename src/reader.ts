@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { AIOFile, DataOf } from "./aiofile.ts";
+import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
 import { concat } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -126,7 +126,12 @@ export class Reader<M extends string = "r">
     this.#offset = checkNonNegative("offset", offset);
     this.chunkSize = checkPositive("chunkSize", chunkSize);
     checkNonNegative("readAheadBytes", readAheadBytes);
-    this.#source = new ChunkSource(file, offset, chunkSize, readAheadBytes);
+    this.#source = new ChunkSource(
+      fileInternals.ownReads(file),
+      offset,
+      chunkSize,
+      readAheadBytes,
+    );
     if (!file.mode.binary) {
       this.#layout = textLayout(file.encoding);
       this.#decoder = new StrictDecoder(file.encoding);

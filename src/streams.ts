@@ -23,7 +23,7 @@ export function readableFrom(
     async pull(controller) {
       const chunk = await next();
       if (chunk.length === 0) controller.close();
-      // Chunks are fresh buffers, never shared or resizable.
+      // Chunks are the stream's own (views of its reads), never resizable.
       else controller.enqueue(chunk as Uint8Array<ArrayBuffer>);
     },
   }, { highWaterMark: 0 });

@@ -90,7 +90,12 @@ Deno.test("Preallocation: trim only a file that ends where its writes ended", ()
   assert.equal(preallocation.shouldTrim(end + 1), false);
   // Past everything reserved: nothing to give back.
   assert.equal(preallocation.shouldTrim(64 * 2 ** 20), false);
-  // A truncation gives back what lay past the new end.
+  // Lengthened by a truncation, the file still holds what is reserved past
+  // its new end, and is trimmed there.
+  preallocation.truncated(end + 4096);
+  assert.ok(preallocation.reserved);
+  assert.equal(preallocation.shouldTrim(end + 4096), true);
+  // A truncation that shortens it gives back what lay past the new end.
   preallocation.truncated(2 ** 20);
   assert.equal(preallocation.reserved, false);
   assert.equal(preallocation.shouldTrim(2 ** 20), false);

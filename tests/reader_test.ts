@@ -552,3 +552,48 @@ backendTest(
     await afp.close();
   },
 );
+
+backendTest(
+  "Reader: transferring a chunk's buffer loses nothing",
+  async (context, dir) => {
+    const path = `${dir}/data`;
+    const data = Uint8Array.from(
+      { length: 3 * 2 ** 20 + 77 },
+      (_, i) => i % 253,
+    );
+    await Deno.writeFile(path, data);
+    await using afp = await AIOFile.open(path, "rb", { context });
+    const copies: Uint8Array[] = [];
+    for await (const chunk of new Reader(afp, { chunkSize: 65536 })) {
+      copies.push(chunk.slice());
+      // The chunks read with it share this buffer: they are read again.
+      (chunk.buffer as ArrayBuffer).transfer();
+    }
+    assert.deepEqual(joinBytes(copies), data);
+  },
+);
+
+backendTest(
+  "LineReader: transferring the buffers of other reads' results does not reach it",
+  async (context, dir) => {
+    const path = `${dir}/lines`;
+    const lines = Array.from({ length: 5000 }, (_, i) => `line ${i}\n`);
+    await Deno.writeTextFile(path, lines.join(""));
+    await using afp = await AIOFile.open(path, "r", { context });
+    await using other = await AIOFile.open(path, "rb", { context });
+    const got: string[] = [];
+    for await (const line of new LineReader(afp, { chunkSize: 512 })) {
+      got.push(line);
+      if (got.length % 100 === 0) {
+        for (const file of [afp, other]) {
+          const result = await file.readBytes(16, 0);
+          (result.buffer as ArrayBuffer).transfer();
+        }
+      }
+    }
+    assert.deepEqual(got, lines);
+    // Results of two files never share memory.
+    const [a, b] = [await afp.readBytes(8, 0), await other.readBytes(8, 0)];
+    assert.notEqual(a.buffer, b.buffer);
+  },
+);
