@@ -58,9 +58,11 @@ async function measure(
     );
   }
   const started = performance.now();
-  await using afp = await AIOFile.open(files.lines, "r", { context });
   let count = 0;
-  for await (const _ of new LineReader(afp)) count++;
+  {
+    await using afp = await AIOFile.open(files.lines, "r", { context });
+    for await (const _ of new LineReader(afp)) count++;
+  }
   if (count !== files.lineCount) {
     throw new Error(`counted ${count} lines, expected ${files.lineCount}`);
   }

@@ -122,6 +122,9 @@ function aiofileParticipant(
       };
       asked.onerror = (event) => {
         event.preventDefault();
+        // A worker that failed is not asked again: the next request starts one.
+        asked.terminate();
+        if (worker === asked) worker = undefined;
         reject(new Error(`${name}: ${event.message}`));
       };
     });
