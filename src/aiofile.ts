@@ -321,7 +321,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * cuts a character rejects with a `TypeError`.
    *
    * A binary result of up to 4 KiB may be a view of an `ArrayBuffer` shared with
-   * other results (its `byteOffset` then not 0), where the backend reads into
+   * other results of this file (its `byteOffset` then not 0), where the backend reads into
    * memory of its own and copies in: `slice()` it before transferring its
    * `buffer`.
    */

@@ -65,7 +65,8 @@ export interface ReaderOptions {
  * A long sequential pass reads up to 1 MiB at a time and hands out binary
  * chunks as views of that buffer, each chunk its own range of it (so its
  * `byteOffset` may not be 0). A chunk kept for long keeps that buffer alive:
- * keep `chunk.slice()` instead when that matters.
+ * keep `chunk.slice()` instead when that matters. Transferring a chunk's buffer
+ * is safe: the chunks that shared it are read again.
  *
  * Calls to {@linkcode read} may overlap: they resolve to consecutive chunks, in
  * call order. Data appended to the file after the end was reached is read by the
