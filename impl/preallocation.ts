@@ -46,6 +46,7 @@ export interface FileRange {
  * ```ts ignore
  * const preallocation = new Preallocation((range) => reserve(range));
  * preallocation.beforeWrite(offset, data.length); // before each write
+ * preallocation.wrote(offset, written); // after it
  * if (preallocation.shouldTrim(size)) ftruncate(fd, size); // before close
  * ```
  */
@@ -54,7 +55,7 @@ export class Preallocation {
   #runStart = 0;
   #runEnd = -1;
   #reservedEnd = 0;
-  /** The end of the furthest write seen. */
+  /** The end of the furthest write done. */
   #writtenEnd = 0;
   #stopped = false;
 
@@ -71,7 +72,6 @@ export class Preallocation {
     if (offset !== this.#runEnd) this.#runStart = offset;
     const end = offset + length;
     this.#runEnd = end;
-    this.#writtenEnd = Math.max(this.#writtenEnd, end);
     const run = end - this.#runStart;
     if (this.#stopped || run < PREALLOCATE_AFTER || end <= this.#reservedEnd) {
       return;
@@ -83,6 +83,11 @@ export class Preallocation {
     } else {
       this.#stopped = true;
     }
+  }
+
+  /** Call after `length` bytes were written at `offset` (what a write did). */
+  wrote(offset: number, length: number): void {
+    this.#writtenEnd = Math.max(this.#writtenEnd, offset + length);
   }
 
   /**

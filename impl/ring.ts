@@ -666,7 +666,9 @@ export class RingFile implements BackendFile {
     if (!this.#inlineWrites || data.length > INLINE_WRITE_MAX) return undefined;
     return this.#ring.settleInline(() => {
       this.#preallocation?.beforeWrite(offset, data.length);
-      return this.#writeAllNow(data, offset);
+      const written = this.#writeAllNow(data, offset);
+      this.#preallocation?.wrote(offset, written);
+      return written;
     });
   }
 
@@ -685,8 +687,15 @@ export class RingFile implements BackendFile {
     const inline = this.#inline(data, offset);
     if (inline !== undefined) return inline;
     if (this.alignment === 1) {
-      this.#preallocation?.beforeWrite(offset, data.length);
-      return this.#ring.submit(this, "write", data, offset, false);
+      const preallocation = this.#preallocation;
+      if (preallocation === undefined) {
+        return this.#ring.submit(this, "write", data, offset, false);
+      }
+      preallocation.beforeWrite(offset, data.length);
+      return this.#ring.submit(this, "write", data, offset, false).then((n) => {
+        preallocation.wrote(offset, n);
+        return n;
+      });
     }
     try {
       this.#checkAlignment("write", data.length, offset);
