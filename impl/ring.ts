@@ -15,9 +15,11 @@
  *   call parked, so it exits.
  * - **Memory.** The kernel only sees memory the library owns: the backend's own
  *   arrays, and the buffers `AIOFile` allocates for reads and copies for writes,
- *   each held by its request until the completion is reaped. `O_DIRECT` requests
- *   use an aligned buffer of the backend's, copied in and out and reused once
- *   the request is over (`aligned.ts`).
+ *   each held by its request until the completion is reaped. Reads of up to
+ *   {@linkcode BOUNCE_SIZE} bytes go into a bounce buffer of the backend's and are
+ *   copied out (`bounce.ts`); `O_DIRECT` requests use an aligned buffer of the
+ *   backend's, copied in and out and reused once the request is over
+ *   (`aligned.ts`).
  * - **`O_DIRECT` submissions** go to the kernel every
  *   {@linkcode DIRECT_SUBMIT_EVERY} requests rather than once per tick, so that
  *   the device starts on them while the tick goes on.
@@ -593,6 +595,7 @@ export class RingFile implements BackendFile {
 
   /** A small read through a bounce buffer of the backend's (impl/bounce.ts). */
   #readBounced(into: Uint8Array, offset: number): Promise<number> {
+    if (isDetached(into)) return Promise.reject(transferredResult());
     const pool = this.#ring.bounceBuffers;
     const bounce = pool.take();
     const target = into.length === BOUNCE_SIZE
@@ -603,12 +606,7 @@ export class RingFile implements BackendFile {
     return this.#readBuffered(target, offset).then(
       (n) => {
         try {
-          if (into.length !== target.length) {
-            // Results of small reads share memory (src/small_results.ts).
-            throw new TypeError(
-              "The memory of this read's result was transferred while the read was in flight: slice() a result before transferring its buffer",
-            );
-          }
+          if (isDetached(into)) throw transferredResult();
           into.set(n === target.length ? target : target.subarray(0, n));
         } finally {
           pool.give(bounce);
@@ -761,4 +759,18 @@ export class RingFile implements BackendFile {
     }
     if (this.#preallocation.shouldTrim(size)) this.#threads.truncateNow(size);
   }
+}
+
+function isDetached(bytes: Uint8Array): boolean {
+  return (bytes.buffer as ArrayBuffer).detached;
+}
+
+/**
+ * Results of small reads share memory (src/small_results.ts): one transferred
+ * by its caller takes the others' with it.
+ */
+function transferredResult(): TypeError {
+  return new TypeError(
+    "The memory of this read's result was transferred while the read was in flight: slice() a result before transferring its buffer",
+  );
 }

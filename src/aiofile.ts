@@ -320,10 +320,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * such as those in `/proc`, included). Text modes decode strictly: a range that
    * cuts a character rejects with a `TypeError`.
    *
-   * A binary result of up to 4 KiB may be a view of an `ArrayBuffer` shared with
-   * other results of this file (its `byteOffset` then not 0), where the backend reads into
-   * memory of its own and copies in: `slice()` it before transferring its
-   * `buffer`.
+   * A binary result of up to 4 KiB may be a view of an `ArrayBuffer` shared
+   * with other results of this file (its `byteOffset` then not 0), where the
+   * backend reads into memory of its own and copies in: `slice()` it before
+   * transferring its `buffer`.
    */
   read(size = -1, offset = 0): Promise<DataOf<M>> {
     if (this.#codec === undefined && this.#canReadSmall(size, offset)) {
