@@ -37,8 +37,11 @@ export function indexOfSeparator(
   base: number,
   unit: number,
 ): number {
+  // Bytes past `end` are not searched: a buffer with room to grow would
+  // otherwise be scanned to its end for each chunk of a long line.
+  const searched = end < bytes.length ? bytes.subarray(0, end) : bytes;
   for (let at = from;; at++) {
-    at = bytes.indexOf(separator[0], at);
+    at = searched.indexOf(separator[0], at);
     if (at === -1 || at + separator.length > end) return -1;
     if ((at - base) % unit === 0 && startsWith(bytes, at, separator)) {
       return at;

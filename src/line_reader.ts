@@ -270,9 +270,13 @@ export class LineReader<M extends string = "r">
   #lastEnd(): number {
     const separator = this.#separator;
     const buffer = this.#buffer;
-    for (let at = this.#end - separator.length; at >= this.#searched;) {
-      at = buffer.lastIndexOf(separator[0], at);
-      if (at < this.#searched) break;
+    const from = this.#searched;
+    // Searched from `from` on only: a long line must not be scanned again for
+    // each chunk it spans.
+    const searched = buffer.subarray(from, this.#end);
+    for (let at = this.#end - separator.length; at >= from;) {
+      at = from + searched.lastIndexOf(separator[0], at - from);
+      if (at < from) break;
       if (
         (at - this.#start) % this.#unit === 0 &&
         startsWith(buffer, at, separator)

@@ -360,6 +360,48 @@ backendTest(
   },
 );
 
+backendTest(
+  "LineReader: a long line costs one scan, not one per chunk",
+  async (context, dir) => {
+    const path = `${dir}/long`;
+    const size = 4 * 2 ** 20;
+    await Deno.writeTextFile(path, "x".repeat(size - 1) + "\n");
+    const { indexOf, lastIndexOf } = Uint8Array.prototype;
+    let scanned = 0;
+    // The most bytes each search may look at.
+    Uint8Array.prototype.indexOf = function (
+      this: Uint8Array,
+      value: number,
+      from = 0,
+    ) {
+      scanned += this.length - from;
+      return indexOf.call(this, value, from);
+    };
+    Uint8Array.prototype.lastIndexOf = function (
+      this: Uint8Array,
+      value: number,
+      from = this.length - 1,
+    ) {
+      scanned += from + 1;
+      return lastIndexOf.call(this, value, from);
+    };
+    try {
+      for (const mode of ["r", "rb"] as const) {
+        scanned = 0;
+        await using afp = await AIOFile.open(path, mode, { context });
+        const lines = await collect(new LineReader(afp, { chunkSize: 4096 }));
+        assert.equal(lines.length, 1);
+        // Rescanning the line for each of its 1024 chunks would be about
+        // 2 GiB.
+        assert.ok(scanned < 4 * size, `${mode}: ${scanned} bytes scanned`);
+      }
+    } finally {
+      Uint8Array.prototype.indexOf = indexOf;
+      Uint8Array.prototype.lastIndexOf = lastIndexOf;
+    }
+  },
+);
+
 backendTest("LineReader: a 100 000-character line", async (context, dir) => {
   const path = `${dir}/long`;
   const long = "é".repeat(50000) + "x".repeat(50000) + "\n";
