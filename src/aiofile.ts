@@ -409,6 +409,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
         afp.#canReadSmall(size, offset)
           ? afp.#readSmall(size, offset, false)
           : afp.readBytes(size, offset),
+      readInto: (into, offset) => afp.#readInto(into, offset),
     });
     fileInternals.bytesOf = (afp, data) =>
       afp.#codec === undefined
@@ -729,6 +730,24 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       this.#idle = undefined;
     }
     leaveOperation(owner);
+  }
+
+  /**
+   * Reads at `offset` into `into`, a buffer of the library's own readers (not
+   * shared with callers), until it is full or the file ends; resolves to the
+   * bytes read.
+   */
+  #readInto(into: Uint8Array, offset: number): Promise<number> {
+    return this.#do("read", async (file) => {
+      if (into.length === 0) return 0;
+      const n = await this.#request(() => file.read(into, offset));
+      return n === into.length || n === 0 || file.endOnShortRead
+        ? n
+        : await this.#fill(file, into, n, offset + n);
+    }, () => {
+      checkNonNegative("offset", offset);
+      this.#requireReadable();
+    });
   }
 
   /**

@@ -6,8 +6,33 @@
 
 /** What a chunk source needs of a file: positional byte reads. */
 export interface ByteReadable {
+  /** Reads up to `size` bytes at `offset` into a new buffer; fewer only at the end of the file. */
   readBytes(size: number, offset: number): Promise<Uint8Array>;
+  /**
+   * Reads at `offset` into `into`, which is the caller's until the promise
+   * settles; resolves to the bytes read, fewer than `into.length` only at the
+   * end of the file.
+   */
+  readInto(into: Uint8Array, offset: number): Promise<number>;
 }
+
+/**
+ * How a chunk source hands out chunks:
+ *
+ * - `"owned"`: each chunk is the caller's to keep (views of buffers that the
+ *   source never touches again).
+ * - `"borrowed"`: chunks are views of buffers the source reads into again
+ *   later. The chunks of one buffer stay valid until {@linkcode ChunkSource.next}
+ *   is called after a chunk of a later buffer was returned: a caller may keep
+ *   the bytes of its last chunk, and of the chunks before it in the same
+ *   buffer, but must copy them before asking for the chunk after a new one.
+ *   This saves the fresh memory of each read (allocated, zeroed and faulted in
+ *   by the kernel, then collected), which costs as much as the read itself.
+ */
+export type ChunkOwnership = "owned" | "borrowed";
+
+/** Spare buffers a borrowing chunk source keeps for its next reads. */
+const SPARE_BUFFERS = 4;
 
 /**
  * The largest read a chunk source asks for at once: several chunks are read in
@@ -23,6 +48,8 @@ interface Pending {
   readonly offset: number;
   readonly size: number;
   readonly bytes: Promise<Uint8Array>;
+  /** The buffer read into, in borrowed mode: the source's to reuse. */
+  readonly block?: Uint8Array;
 }
 
 /**
@@ -35,7 +62,9 @@ interface Pending {
  * long sequential read keeps requests of up to
  * {@linkcode READ_REQUEST_MAX} bytes in flight. Chunks read together are views
  * of one buffer (each chunk its own range of it); if a caller transfers that
- * buffer, the chunks not taken yet are read again.
+ * buffer, the chunks not taken yet are read again. With `"borrowed"` chunks
+ * (see {@linkcode ChunkOwnership}) a long pass reads into the same few buffers
+ * over and over.
  *
  * Nothing past the end of the file is kept: when a request comes back short,
  * the reads after it are dropped and, once its chunks are taken, the next chunk
@@ -62,21 +91,32 @@ export class ChunkSource {
   #next: number;
   /** `#current` ends at the end of the file: nothing is read ahead of it. */
   #atEnd = false;
+  /** Borrowed mode: buffers free for the next reads. */
+  readonly #spare: Uint8Array[] | undefined;
+  /** Borrowed mode: the buffer `#current` is a view of. */
+  #currentBlock: Uint8Array | undefined;
+  /** Borrowed mode: the buffer of the last chunk returned. */
+  #lastBlock: Uint8Array | undefined;
+  /** Borrowed mode: buffers all taken, to reuse once the caller moved past them. */
+  #retired: Uint8Array[] = [];
 
   constructor(
     file: ByteReadable,
     offset: number,
     chunkSize: number,
     readAheadBytes: number,
+    ownership: ChunkOwnership = "owned",
   ) {
     this.#file = file;
     this.#next = offset;
     this.#chunkSize = chunkSize;
     this.#readAheadBytes = readAheadBytes;
+    if (ownership === "borrowed") this.#spare = [];
   }
 
   /** The next chunk: `chunkSize` bytes, fewer at the end of the file, empty past it. */
   next(): Promise<Uint8Array> {
+    if (this.#retired.length > 0) this.#recycle();
     if (
       this.#current !== undefined &&
       (this.#current.buffer as ArrayBuffer).detached
@@ -115,14 +155,20 @@ export class ChunkSource {
     }
     this.#current = bytes;
     this.#currentOffset = head.offset;
+    this.#currentBlock = head.block;
     return this.#take();
   }
 
   /** The next chunk of `#current`, which it leaves undefined when all is taken. */
   #take(): Uint8Array {
     const current = this.#current!;
+    this.#lastBlock = this.#currentBlock;
     if (current.length <= this.#chunkSize) {
       this.#current = undefined;
+      if (this.#currentBlock !== undefined) {
+        this.#retired.push(this.#currentBlock);
+        this.#currentBlock = undefined;
+      }
       // Past the end of the file, reading ahead starts over from nothing.
       this.#taken = this.#atEnd ? 0 : this.#taken + current.length;
       return current;
@@ -169,9 +215,43 @@ export class ChunkSource {
   #request(size: number): Pending {
     const offset = this.#next;
     this.#next += size;
-    const bytes = this.#file.readBytes(size, offset);
+    let bytes: Promise<Uint8Array>;
+    let block: Uint8Array | undefined;
+    if (this.#spare === undefined) {
+      bytes = this.#file.readBytes(size, offset);
+    } else {
+      // A dropped read's buffer is never reused (the read may still be going
+      // on): only buffers whose chunks were all taken come back.
+      block = this.#spareOf(size);
+      const into = block.subarray(0, size);
+      bytes = this.#file.readInto(into, offset).then((n) =>
+        into.subarray(0, n)
+      );
+    }
     // A read ahead may fail before anyone waits for it, or be dropped.
     bytes.catch(() => {});
-    return { offset, size, bytes };
+    return { offset, size, bytes, block };
+  }
+
+  /** A spare buffer of at least `size` bytes, or a new one. */
+  #spareOf(size: number): Uint8Array {
+    const spare = this.#spare!;
+    const at = spare.findIndex((block) => block.length >= size);
+    return at === -1 ? new Uint8Array(size) : spare.splice(at, 1)[0];
+  }
+
+  /** Gives back the buffers the caller has moved past: all but the last chunk's. */
+  #recycle(): void {
+    const spare = this.#spare!;
+    const keep = this.#retired.filter((block) => block === this.#lastBlock);
+    for (const block of this.#retired) {
+      if (block === this.#lastBlock) continue;
+      spare.push(block);
+      if (spare.length > SPARE_BUFFERS) {
+        // Keep the largest: requests grow as a pass goes on.
+        spare.sort((a, b) => b.length - a.length).length = SPARE_BUFFERS;
+      }
+    }
+    this.#retired = keep;
   }
 }

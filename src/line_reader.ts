@@ -153,6 +153,9 @@ export class LineReader<M extends string = "r">
       offset,
       chunkSize,
       readAheadBytes,
+      // Chunks never leave: lines are decoded, or copied in binary mode, and
+      // `#append` copies what it keeps of a chunk before the next one.
+      "borrowed",
     );
   }
 
@@ -320,7 +323,12 @@ export class LineReader<M extends string = "r">
     return line;
   }
 
-  /** Adds a chunk after the bytes not returned yet; grows the buffer geometrically. */
+  /**
+   * Adds a chunk after the bytes not returned yet; grows the buffer
+   * geometrically. Chunks are borrowed (`ChunkOwnership`): when this one
+   * starts a new read, what is kept of the last read is copied here, before
+   * the next chunk is asked for and that read's buffer may be read into again.
+   */
   #append(chunk: Uint8Array): void {
     const last = this.#lastChunk;
     this.#lastChunk = chunk;

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { AIOFile, LineReader, Reader, Writer } from "../mod.ts";
+import { fileInternals } from "../src/aiofile.ts";
 import { backendTest } from "./backends.ts";
 
 const encoder = new TextEncoder();
@@ -357,6 +358,56 @@ backendTest(
     // One copy at most where one read ends and the next begins, not one per
     // chunk (512 chunks).
     assert.ok(copies < 64, `${copies} copies`);
+  },
+);
+
+backendTest(
+  "LineReader: lines stay whole across many reads into reused buffers",
+  async (context, dir) => {
+    // About 30 MiB, in lines of every length up to 3 MiB (longer than one
+    // read), which straddle the reader's buffers as they are read into again.
+    const lines: string[] = [];
+    for (let i = 0, length = 1; lines.length < 400; i++) {
+      length = i % 50 === 49 ? 3 * 2 ** 20 - i : (length * 7 + i) % 30011;
+      lines.push(String(i % 10).repeat(length) + "é\n");
+    }
+    const text = lines.join("");
+    const path = `${dir}/lines`;
+    await Deno.writeTextFile(path, text);
+    await using afp = await AIOFile.open(path, "r", { context });
+    // The buffers the reader reads into.
+    const ownReads = fileInternals.ownReads;
+    const buffers = new Set<ArrayBufferLike>();
+    let reads = 0; // of 1 MiB, once a pass is under way
+    fileInternals.ownReads = (file) => {
+      const readable = ownReads(file);
+      return {
+        readBytes: readable.readBytes,
+        readInto(into, offset) {
+          if (into.length === 2 ** 20) {
+            buffers.add(into.buffer);
+            reads++;
+          }
+          return readable.readInto(into, offset);
+        },
+      };
+    };
+    try {
+      for (const chunkSize of [4096, 65536]) {
+        const got = await collect(new LineReader(afp, { chunkSize }));
+        assert.equal(got.length, lines.length);
+        assert.ok(got.every((line, i) => line === lines[i]), `${chunkSize}`);
+      }
+    } finally {
+      fileInternals.ownReads = ownReads;
+    }
+    // Two passes, each reading into a few buffers over and over.
+    assert.ok(reads > 50, `${reads} reads`);
+    assert.ok(buffers.size <= 8, `${buffers.size} buffers for ${reads} reads`);
+    // Binary lines are copies: kept to the end, they still hold their bytes.
+    await using binary = await AIOFile.open(path, "rb", { context });
+    const kept = await collect(new LineReader(binary));
+    assert.equal(new TextDecoder().decode(joinBytes(kept)), text);
   },
 );
 
