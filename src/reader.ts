@@ -133,6 +133,9 @@ export class Reader<M extends string = "r">
       offset,
       chunkSize,
       readAheadBytes,
+      // Text chunks are decoded: their bytes never leave, and `#extend` copies
+      // what it joins (see `ChunkOwnership`).
+      file.mode.binary ? "owned" : "borrowed",
     );
     if (!file.mode.binary) {
       this.#layout = textLayout(file.encoding);
