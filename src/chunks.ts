@@ -23,7 +23,8 @@ export interface ByteReadable {
  *   source never touches again).
  * - `"borrowed"`: chunks are views of buffers the source reads into again
  *   later. The chunks of one buffer stay valid until {@linkcode ChunkSource.next}
- *   is called after a chunk of a later buffer was returned: a caller may keep
+ *   is called after a chunk of a later buffer was returned (an empty chunk, at
+ *   the end of the file, does not count): a caller may keep
  *   the bytes of its last chunk, and of the chunks before it in the same
  *   buffer, but must copy them before asking for the chunk after a new one.
  *   This saves the fresh memory of each read (allocated, zeroed and faulted in
@@ -162,11 +163,15 @@ export class ChunkSource {
   /** The next chunk of `#current`, which it leaves undefined when all is taken. */
   #take(): Uint8Array {
     const current = this.#current!;
-    this.#lastBlock = this.#currentBlock;
+    const block = this.#currentBlock;
+    // An empty chunk (the end of the file) holds no bytes: its buffer is free at
+    // once, and the caller may still hold the chunks before it.
+    if (current.length > 0) this.#lastBlock = block;
     if (current.length <= this.#chunkSize) {
       this.#current = undefined;
-      if (this.#currentBlock !== undefined) {
-        this.#retired.push(this.#currentBlock);
+      if (block !== undefined) {
+        if (current.length > 0) this.#retired.push(block);
+        else this.#addSpare(block);
         this.#currentBlock = undefined;
       }
       // Past the end of the file, reading ahead starts over from nothing.
@@ -242,16 +247,19 @@ export class ChunkSource {
 
   /** Gives back the buffers the caller has moved past: all but the last chunk's. */
   #recycle(): void {
-    const spare = this.#spare!;
     const keep = this.#retired.filter((block) => block === this.#lastBlock);
     for (const block of this.#retired) {
-      if (block === this.#lastBlock) continue;
-      spare.push(block);
-      if (spare.length > SPARE_BUFFERS) {
-        // Keep the largest: requests grow as a pass goes on.
-        spare.sort((a, b) => b.length - a.length).length = SPARE_BUFFERS;
-      }
+      if (block !== this.#lastBlock) this.#addSpare(block);
     }
     this.#retired = keep;
+  }
+
+  #addSpare(block: Uint8Array): void {
+    const spare = this.#spare!;
+    spare.push(block);
+    if (spare.length > SPARE_BUFFERS) {
+      // Keep the largest: requests grow as a pass goes on.
+      spare.sort((a, b) => b.length - a.length).length = SPARE_BUFFERS;
+    }
   }
 }

@@ -133,8 +133,9 @@ export class Reader<M extends string = "r">
       offset,
       chunkSize,
       readAheadBytes,
-      // Text chunks are decoded: their bytes never leave, and `#extend` copies
-      // what it joins (see `ChunkOwnership`).
+      // Text chunks are decoded: their bytes never leave. `#extend` joins
+      // chunks by copying, and a chunk's bytes are decoded before the chunk
+      // after the next one is asked for (see `ChunkOwnership`).
       file.mode.binary ? "owned" : "borrowed",
     );
     if (!file.mode.binary) {

@@ -458,6 +458,23 @@ backendTest(
 );
 
 backendTest(
+  "LineReader: a character cut at the end of the file is read whole once the rest is written",
+  async (context, dir) => {
+    const path = `${dir}/cut`;
+    const euro = encoder.encode("€");
+    await Deno.writeFile(
+      path,
+      Uint8Array.of(...encoder.encode("abc"), ...euro.subarray(0, 2)),
+    );
+    await using afp = await AIOFile.open(path, "r", { context });
+    const lines = new LineReader(afp);
+    await assert.rejects(lines.readLine(), TypeError);
+    await Deno.writeFile(path, Uint8Array.of(euro[2], 10), { append: true });
+    assert.equal(await lines.readLine(), "abc€\n");
+  },
+);
+
+backendTest(
   "LineReader: a long line costs one scan, not one per chunk",
   async (context, dir) => {
     const path = `${dir}/long`;
