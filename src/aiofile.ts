@@ -738,13 +738,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * bytes read.
    */
   #readInto(into: Uint8Array, offset: number): Promise<number> {
-    return this.#do("read", async (file) => {
-      if (into.length === 0) return 0;
-      const n = await this.#request(() => file.read(into, offset));
-      return n === into.length || n === 0 || file.endOnShortRead
-        ? n
-        : await this.#fill(file, into, n, offset + n);
-    }, () => {
+    return this.#do("read", (file) => this.#fill(file, into, 0, offset), () => {
       checkNonNegative("offset", offset);
       this.#requireReadable();
     });

@@ -49,8 +49,6 @@ interface Pending {
   readonly offset: number;
   readonly size: number;
   readonly bytes: Promise<Uint8Array>;
-  /** The buffer read into, in borrowed mode: the source's to reuse. */
-  readonly block?: Uint8Array;
 }
 
 /**
@@ -92,14 +90,15 @@ export class ChunkSource {
   #next: number;
   /** `#current` ends at the end of the file: nothing is read ahead of it. */
   #atEnd = false;
-  /** Borrowed mode: buffers free for the next reads. */
-  readonly #spare: Uint8Array[] | undefined;
-  /** Borrowed mode: the buffer `#current` is a view of. */
-  #currentBlock: Uint8Array | undefined;
+  /**
+   * Borrowed mode: buffers free for the next reads. Each read gets a whole one,
+   * so a chunk's `buffer` is its read's.
+   */
+  readonly #spare: ArrayBuffer[] | undefined;
   /** Borrowed mode: the buffer of the last chunk returned. */
-  #lastBlock: Uint8Array | undefined;
+  #lastBlock: ArrayBuffer | undefined;
   /** Borrowed mode: buffers all taken, to reuse once the caller moved past them. */
-  #retired: Uint8Array[] = [];
+  #retired: ArrayBuffer[] = [];
 
   constructor(
     file: ByteReadable,
@@ -156,14 +155,15 @@ export class ChunkSource {
     }
     this.#current = bytes;
     this.#currentOffset = head.offset;
-    this.#currentBlock = head.block;
     return this.#take();
   }
 
   /** The next chunk of `#current`, which it leaves undefined when all is taken. */
   #take(): Uint8Array {
     const current = this.#current!;
-    const block = this.#currentBlock;
+    const block = this.#spare === undefined
+      ? undefined
+      : current.buffer as ArrayBuffer;
     // An empty chunk (the end of the file) holds no bytes: its buffer is free at
     // once, and the caller may still hold the chunks before it.
     if (current.length > 0) this.#lastBlock = block;
@@ -172,7 +172,6 @@ export class ChunkSource {
       if (block !== undefined) {
         if (current.length > 0) this.#retired.push(block);
         else this.#addSpare(block);
-        this.#currentBlock = undefined;
       }
       // Past the end of the file, reading ahead starts over from nothing.
       this.#taken = this.#atEnd ? 0 : this.#taken + current.length;
@@ -221,28 +220,26 @@ export class ChunkSource {
     const offset = this.#next;
     this.#next += size;
     let bytes: Promise<Uint8Array>;
-    let block: Uint8Array | undefined;
     if (this.#spare === undefined) {
       bytes = this.#file.readBytes(size, offset);
     } else {
       // A dropped read's buffer is never reused (the read may still be going
       // on): only buffers whose chunks were all taken come back.
-      block = this.#spareOf(size);
-      const into = block.subarray(0, size);
+      const into = new Uint8Array(this.#spareOf(size), 0, size);
       bytes = this.#file.readInto(into, offset).then((n) =>
         into.subarray(0, n)
       );
     }
     // A read ahead may fail before anyone waits for it, or be dropped.
     bytes.catch(() => {});
-    return { offset, size, bytes, block };
+    return { offset, size, bytes };
   }
 
   /** A spare buffer of at least `size` bytes, or a new one. */
-  #spareOf(size: number): Uint8Array {
+  #spareOf(size: number): ArrayBuffer {
     const spare = this.#spare!;
-    const at = spare.findIndex((block) => block.length >= size);
-    return at === -1 ? new Uint8Array(size) : spare.splice(at, 1)[0];
+    const at = spare.findIndex((block) => block.byteLength >= size);
+    return at === -1 ? new ArrayBuffer(size) : spare.splice(at, 1)[0];
   }
 
   /** Gives back the buffers the caller has moved past: all but the last chunk's. */
@@ -254,12 +251,12 @@ export class ChunkSource {
     this.#retired = keep;
   }
 
-  #addSpare(block: Uint8Array): void {
+  #addSpare(block: ArrayBuffer): void {
     const spare = this.#spare!;
     spare.push(block);
     if (spare.length > SPARE_BUFFERS) {
       // Keep the largest: requests grow as a pass goes on.
-      spare.sort((a, b) => b.length - a.length).length = SPARE_BUFFERS;
+      spare.sort((a, b) => b.byteLength - a.byteLength).length = SPARE_BUFFERS;
     }
   }
 }

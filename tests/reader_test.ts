@@ -43,17 +43,16 @@ function joinBytes(chunks: Uint8Array[]): Uint8Array {
 }
 
 /**
- * Records the large reads (512 KiB or more: those of a pass under way) that
- * the library's readers make into buffers of their own, until `restore()`.
+ * Runs `fn`, recording the large reads (512 KiB or more: those of a pass under
+ * way) that the library's readers make into buffers of their own meanwhile.
  */
-function spyOnOwnReads() {
+async function spyOnOwnReads(fn: () => Promise<void>) {
   const ownReads = fileInternals.ownReads;
   const spy = {
     count: 0,
     /** Reads into a buffer read into before. */
     reused: 0,
     buffers: new Set<ArrayBufferLike>(),
-    restore: () => void (fileInternals.ownReads = ownReads),
   };
   fileInternals.ownReads = (file) => {
     const readable = ownReads(file);
@@ -69,6 +68,11 @@ function spyOnOwnReads() {
       },
     };
   };
+  try {
+    await fn();
+  } finally {
+    fileInternals.ownReads = ownReads;
+  }
   return spy;
 }
 
@@ -402,15 +406,12 @@ backendTest(
     const path = `${dir}/text`;
     await Deno.writeTextFile(path, text);
     await using afp = await AIOFile.open(path, "r", { context });
-    const reads = spyOnOwnReads();
-    try {
+    const reads = await spyOnOwnReads(async () => {
       for (const chunkSize of [4093, 65536]) {
         const chunks = await collect(new Reader(afp, { chunkSize }));
         assert.ok(chunks.join("") === text, `chunk size ${chunkSize}`);
       }
-    } finally {
-      reads.restore();
-    }
+    });
     // Two passes, each reading into a few buffers over and over.
     assert.ok(reads.count > 20, `${reads.count} reads`);
     assert.ok(
@@ -434,16 +435,13 @@ backendTest(
     const path = `${dir}/lines`;
     await Deno.writeTextFile(path, text);
     await using afp = await AIOFile.open(path, "r", { context });
-    const reads = spyOnOwnReads();
-    try {
+    const reads = await spyOnOwnReads(async () => {
       for (const chunkSize of [4096, 65536]) {
         const got = await collect(new LineReader(afp, { chunkSize }));
         assert.equal(got.length, lines.length);
         assert.ok(got.every((line, i) => line === lines[i]), `${chunkSize}`);
       }
-    } finally {
-      reads.restore();
-    }
+    });
     // Two passes, each reading into a few buffers over and over.
     assert.ok(reads.count > 50, `${reads.count} reads`);
     assert.ok(
