@@ -72,6 +72,13 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32", // int
   },
+  pipe2: {
+    parameters: [
+      "buffer", // int pipefd[2]
+      "i32", // int flags
+    ],
+    result: "i32", // int
+  },
   /** `read(2)` on Deno's pool: the completion waiter of the native backends. */
   read_wait: {
     name: "read",

@@ -114,6 +114,12 @@ export const CQE = { SIZE: 16, userData: 0, res: 8 } as const;
 /** Opcodes. */
 export const IORING_OP = { NOP: 0, FSYNC: 3, READ: 22, WRITE: 23 } as const;
 
+/**
+ * SQE flag: the next SQE starts once this one is over, whatever its result
+ * (`IOSQE_IO_LINK` would cancel the next one when this one fails).
+ */
+export const IOSQE_IO_HARDLINK = 1 << 3;
+
 /** `fsync_flags`: `fdatasync` rather than `fsync`. */
 export const IORING_FSYNC_DATASYNC = 1;
 

@@ -9,10 +9,11 @@
  *   takes them all, then the backend reaps at once what is already done
  *   (page-cache hits complete during the submission).
  * - **Completions.** The kernel signals completions on an eventfd. While
- *   requests remain in the kernel, one nonblocking FFI `read()` of that eventfd
- *   waits on Deno's thread pool; when it returns, the backend reaps until nothing
- *   is ready and waits again only if requests remain. An idle process has no
- *   call parked, so it exits.
+ *   requests remain in the kernel, one wake is armed on it (`wake.ts`: a
+ *   nonblocking FFI `read()` on Deno's thread pool, or for `uring` a relay to a
+ *   pipe that the event loop watches); when it fires, the backend reaps until
+ *   nothing is ready and arms it again only if requests remain. An idle process
+ *   has nothing armed, so it exits.
  * - **Memory.** The kernel only sees memory the library owns: the backend's own
  *   arrays, and the buffers `AIOFile` allocates for reads and copies for writes,
  *   each held by its request until the completion is reaped. Reads of up to
@@ -58,7 +59,7 @@ import {
   statDescriptor,
 } from "./descriptor.ts";
 import { AlignedBuffers } from "./aligned.ts";
-import { trackForeignCall } from "./pending.ts";
+import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
 import { POOL_CALLS, ThreadFile } from "./thread.ts";
 
 /** Requests one backend keeps in the kernel at most (the size of its queue). */
@@ -163,9 +164,9 @@ export abstract class RingBackend implements Backend {
   #queuedDirect = 0;
   #inKernel = 0;
   #flushPending = false;
+  #wake: CompletionWake | undefined;
+  /** The armed wake's promise, while armed. */
   #waiter: Promise<void> | undefined;
-  /** The eventfd count, written by the waiter on a pool thread. */
-  readonly #counter = fixedMemory(BigUint64Array, 8);
   #lastMacrotask = performance.now();
   /** Set by `close()`: no new request is taken. */
   #closing: Promise<void> | undefined;
@@ -218,6 +219,19 @@ export abstract class RingBackend implements Backend {
   /** Releases the kernel queue; nothing is in flight any more. */
   protected abstract stop(): void;
 
+  /**
+   * How completions signalled on `eventfd` wake the JavaScript thread: a read
+   * of the eventfd on Deno's pool unless a subclass has better (impl/wake.ts).
+   */
+  protected createWake(eventfd: number): CompletionWake {
+    return new PoolWake(this.libc, eventfd);
+  }
+
+  /** The completion wake in use (`undefined` until the queue has started). */
+  get wakeName(): WakeName | undefined {
+    return this.#wake?.name;
+  }
+
   /** Why this queue must not serve a file of this kind, or `undefined`. */
   protected refuses(stats: Stats, fsType: number): string | undefined {
     if (!stats.isFile()) {
@@ -243,6 +257,7 @@ export abstract class RingBackend implements Backend {
       return this.#setup = { ok: false, reason: failure };
     }
     this.#eventfd = eventfd;
+    this.#wake = this.createWake(eventfd);
     return this.#setup = { ok: true };
   }
 
@@ -478,15 +493,12 @@ export abstract class RingBackend implements Backend {
     return errorFromErrno(errno, op, file.path);
   }
 
-  /** Keeps one waiter on the eventfd while requests remain in the kernel. */
+  /** Keeps the wake armed while requests remain in the kernel. */
   #arm(): void {
     if (this.#waiter !== undefined || this.#inKernel === 0 || this.#closed) {
       return;
     }
-    const { read_wait } = this.libc.symbols;
-    this.#waiter = trackForeignCall(() =>
-      read_wait(this.#eventfd, this.#counter, 8n)
-    ).then(() => {
+    this.#waiter = this.#wake!.arm().then(() => {
       this.#waiter = undefined;
       this.#lastMacrotask = performance.now();
       if (this.#closed) return;
@@ -511,13 +523,15 @@ export abstract class RingBackend implements Backend {
     }
     this.#closed = true;
     if (this.#waiter !== undefined) {
-      // Wake the waiter: never close the eventfd while a pool thread reads it.
+      // Wake the armed wake: never close the eventfd while a pool thread or
+      // the relay's ring reads it.
       const one = fixedMemory(BigUint64Array, 8);
       one[0] = 1n;
       this.libc.symbols.write(this.#eventfd, one, 8n);
       await this.#waiter;
     }
     if (this.#setup?.ok) {
+      this.#wake!.close();
       this.stop();
       this.libc.symbols.close(this.#eventfd);
     }

@@ -13,9 +13,10 @@
  *   published with `Atomics.store` after them. Only this library writes the SQ
  *   tail and the CQ head.
  * - **Completions.** Reaped right after every `io_uring_enter` (page-cache hits
- *   complete during it); the rest wake the eventfd registered with
+ *   complete during it); the rest signal the eventfd registered with
  *   `IORING_REGISTER_EVENTFD` (not `_ASYNC`, which stays silent for inline and
- *   `O_DIRECT` completions). io_uring never blocks the submitter on a cache
+ *   `O_DIRECT` completions), which a second small ring relays to a pipe that
+ *   Deno's event loop watches (`uring_relay.ts`). io_uring never blocks the submitter on a cache
  *   miss (kernel workers take it), so reads need no `RWF_NOWAIT`.
  * - **Buffered writes to ext4** of up to `INLINE_WRITE_MAX` (256 KiB) are done
  *   with `pwrite(2)` on the JavaScript thread, as `io_submit` does them for the
@@ -35,21 +36,20 @@
 
 import {
   CQE,
-  IORING_FEAT_SINGLE_MMAP,
   IORING_FSYNC_DATASYNC,
-  IORING_OFF,
   IORING_OP,
   IORING_REGISTER,
   loadUring,
   PARAMS,
-  RING_OFFSET,
   SQE,
   type UringCalls,
 } from "../ffi/uring.ts";
 import { fixedMemory, type Libc, loadLibc } from "../ffi/libc.ts";
-import { errorFromErrno } from "../src/errors.ts";
 import type { Backend } from "./backend.ts";
 import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
+import { errnoName, mapRings, type Rings } from "./uring_rings.ts";
+import { RelayWake } from "./uring_relay.ts";
+import type { CompletionWake } from "./wake.ts";
 
 const OPCODES: Record<RingOp, number> = {
   read: IORING_OP.READ,
@@ -64,31 +64,6 @@ const EINTR = 4;
 const EAGAIN = 11;
 const EBUSY = 16;
 
-/** The mapped rings, gone once unmapped. */
-interface Rings {
-  readonly fd: number;
-  /** The SQ ring's words (head, tail, mask, array, ...). */
-  readonly sq: Uint32Array;
-  /** The CQ ring's words and bytes (the CQEs). */
-  readonly cq: Uint32Array;
-  readonly cqBytes: DataView;
-  readonly sqes: DataView;
-  readonly sqHead: number;
-  readonly sqTail: number;
-  readonly sqMask: number;
-  readonly sqArray: number;
-  readonly cqHead: number;
-  readonly cqTail: number;
-  readonly cqMask: number;
-  readonly cqes: number;
-  readonly unmap: () => void;
-}
-
-function errnoName(errno: number): string {
-  return (errorFromErrno(errno, "io_uring_setup") as Error & { code: string })
-    .code;
-}
-
 /** The `uring` backend. */
 export class UringBackend extends RingBackend {
   readonly name = "uring" as const;
@@ -99,14 +74,29 @@ export class UringBackend extends RingBackend {
   #rings: Rings | undefined;
   /** The SQ tail including requests prepared but not yet published. */
   #tail = 0;
+  readonly #relay: boolean;
+  /** Why the relay wake could not be had, when the pool wake serves instead. */
+  relayRefusal: string | undefined;
 
   /**
    * @param libc The loaded C library.
    * @param calls The io_uring calls.
+   * @param options `relay: false` keeps the pool wake (impl/wake.ts).
    */
-  constructor(libc: Libc, calls: UringCalls) {
+  constructor(libc: Libc, calls: UringCalls, options?: { relay?: boolean }) {
     super(libc);
     this.#calls = calls;
+    this.#relay = options?.relay ?? true;
+  }
+
+  /** The relay (impl/uring_relay.ts) where it can be had, else the pool wake. */
+  protected override createWake(eventfd: number): CompletionWake {
+    if (this.#relay) {
+      const relay = RelayWake.create(this.libc, this.#calls, eventfd);
+      if (typeof relay !== "string") return relay;
+      this.relayRefusal = relay;
+    }
+    return super.createWake(eventfd);
   }
 
   protected start(eventfd: number): string | undefined {
@@ -129,72 +119,26 @@ export class UringBackend extends RingBackend {
     params: Uint8Array,
     eventfd: number,
   ): Rings | string {
-    const calls = this.#calls;
-    const p = new DataView(params.buffer);
-    const word = (at: number) => p.getUint32(at, true);
-    const sqOff = (i: number) => word(PARAMS.sqOff + 4 * i);
-    const cqOff = (i: number) => word(PARAMS.cqOff + 4 * i);
-    const sqEntries = word(PARAMS.sqEntries);
-    const cqEntries = word(PARAMS.cqEntries);
-    const sqSize = sqOff(RING_OFFSET.sqArray) + sqEntries * 4;
-    const cqSize = cqOff(RING_OFFSET.cqes) + cqEntries * CQE.SIZE;
-    const single = (word(PARAMS.features) & IORING_FEAT_SINGLE_MMAP) !== 0;
-    const unmaps: (() => void)[] = [];
-    const map = (length: number, offset: bigint) => {
-      const mapped = calls.map(fd, length, offset);
-      if (typeof mapped === "number") return mapped;
-      unmaps.push(mapped.unmap);
-      return mapped.buffer;
-    };
-    const release = () => unmaps.forEach((unmap) => unmap());
-    const sqRing = map(
-      single ? Math.max(sqSize, cqSize) : sqSize,
-      IORING_OFF.SQ_RING,
-    );
-    const cqRing = single ? sqRing : map(cqSize, IORING_OFF.CQ_RING);
-    const sqes = map(sqEntries * SQE.SIZE, IORING_OFF.SQES);
-    if (
-      typeof sqRing === "number" || typeof cqRing === "number" ||
-      typeof sqes === "number"
-    ) {
-      release();
-      const errno = [sqRing, cqRing, sqes].find((m) => typeof m === "number");
-      return `mapping the rings failed: ${errnoName(-(errno as number))}`;
-    }
+    const rings = mapRings(this.#calls, fd, params);
+    if (typeof rings === "string") return rings;
     const unsupported = this.#unsupportedOps(fd);
     if (unsupported !== undefined) {
-      release();
+      rings.unmap();
       return unsupported;
     }
     const efd = fixedMemory(Int32Array, 4);
     efd[0] = eventfd;
-    const registered = calls.register(
+    const registered = this.#calls.register(
       fd,
       IORING_REGISTER.EVENTFD,
       new Uint8Array(efd.buffer),
       1,
     );
     if (registered < 0) {
-      release();
+      rings.unmap();
       return `registering the eventfd failed: ${errnoName(-registered)}`;
     }
-    const sq = new Uint32Array(sqRing);
-    return {
-      fd,
-      sq,
-      cq: new Uint32Array(cqRing),
-      cqBytes: new DataView(cqRing),
-      sqes: new DataView(sqes),
-      sqHead: sqOff(RING_OFFSET.head) / 4,
-      sqTail: sqOff(RING_OFFSET.tail) / 4,
-      sqMask: sq[sqOff(RING_OFFSET.ringMask) / 4],
-      sqArray: sqOff(RING_OFFSET.sqArray) / 4,
-      cqHead: cqOff(RING_OFFSET.head) / 4,
-      cqTail: cqOff(RING_OFFSET.tail) / 4,
-      cqMask: new Uint32Array(cqRing)[cqOff(RING_OFFSET.ringMask) / 4],
-      cqes: cqOff(RING_OFFSET.cqes),
-      unmap: release,
-    };
+    return rings;
   }
 
   /** Why the kernel lacks an operation this backend needs (READ and WRITE came in 5.6). */
