@@ -66,3 +66,13 @@ export function isExt4(dir: string): boolean {
     .outputSync();
   return new TextDecoder().decode(stdout).trim() === "ef53";
 }
+
+/** Open flags of a file opened for reading only (`direct` added by each test). */
+export const READ_ONLY = {
+  read: true,
+  write: false,
+  append: false,
+  create: false,
+  createNew: false,
+  truncate: false,
+} as const;

@@ -24,7 +24,7 @@ import { loadLibc } from "../ffi/libc.ts";
 import { type AioCalls, LIBAIO_SYMBOLS, libaioPaths } from "../ffi/libaio.ts";
 import { loadLibrary } from "../ffi/load.ts";
 import { report, runFixture, type RunResult, show } from "./subprocess.ts";
-import { backendTest, isExt4, withTempDir } from "./backends.ts";
+import { backendTest, isExt4, READ_ONLY, withTempDir } from "./backends.ts";
 
 const LINUX = { only: ["linux"] } as const;
 /** The kernel-queue backends, which share impl/ring.ts. */
@@ -848,32 +848,36 @@ for (
   });
 }
 
-Deno.test({
-  name:
-    "[linux] a process that leaves reads in flight and files open exits by itself" +
-    (linuxReason === undefined ? "" : ` (skipped: ${linuxReason})`),
-  ignore: linuxReason !== undefined,
-  async fn() {
-    await withTempDir(async (dir) => {
-      await Deno.mkdir(`${dir}/shared`);
-      const [mine, shared] = await Promise.all([
-        run("linux_leave_reads.ts", [dir], { AIOFILE_IMPL: "linux" }),
-        run("leave_open.ts", [`${dir}/shared`], { AIOFILE_IMPL: "linux" }),
-      ]);
-      const out = report(mine);
-      assert.deepEqual(out.backends, ["linux", "linux", "linux"], show(mine));
-      assert.equal(out.started, 3 * 64, show(mine));
-      const { backends } = report(shared);
-      // Seven files through the default context (AIOFILE_IMPL=linux), one
-      // through an explicit context, which AIOFILE_IMPL does not affect.
-      assert.deepEqual(
-        backends,
-        [...Array(7).fill("linux"), availableBackends()[0]],
-        show(shared),
-      );
-    });
-  },
-});
+for (const backend of ["uring", "linux"] as const) {
+  const reason = unavailableReason(backend);
+  Deno.test({
+    name:
+      `[${backend}] a process that leaves reads in flight and files open exits by itself` +
+      (reason === undefined ? "" : ` (skipped: ${reason})`),
+    ignore: reason !== undefined,
+    async fn() {
+      await withTempDir(async (dir) => {
+        await Deno.mkdir(`${dir}/shared`);
+        const env = { AIOFILE_IMPL: backend };
+        const [mine, shared] = await Promise.all([
+          run("leave_reads.ts", [dir], env),
+          run("leave_open.ts", [`${dir}/shared`], env),
+        ]);
+        const out = report(mine);
+        assert.deepEqual(out.backends, Array(3).fill(backend), show(mine));
+        assert.equal(out.started, 3 * 64, show(mine));
+        const { backends } = report(shared);
+        // Seven files through the default context (AIOFILE_IMPL), one through
+        // an explicit context, which AIOFILE_IMPL does not affect.
+        assert.deepEqual(
+          backends,
+          [...Array(7).fill(backend), availableBackends()[0]],
+          show(shared),
+        );
+      });
+    },
+  });
+}
 
 /**
  * Checks that a backend whose queue cannot start refuses a file with
@@ -954,16 +958,6 @@ Deno.test({
 });
 
 const QUEUE_PROVIDERS = { uring: uringProvider, linux: linuxProvider } as const;
-
-/** Open flags of a file opened for reading only (`direct` added by each test). */
-const READ_ONLY = {
-  read: true,
-  write: false,
-  append: false,
-  create: false,
-  createNew: false,
-  truncate: false,
-} as const;
 
 backendTest(
   "closing the backend itself waits for the requests in the kernel, which settle with their data",
