@@ -18,7 +18,11 @@ import { type Backend, CannotServe } from "../impl/backend.ts";
 import { UringBackend, uringProvider } from "../impl/uring.ts";
 import type { UringCalls } from "../ffi/uring.ts";
 import { ThreadFile } from "../impl/thread.ts";
-import { DIRECT_SUBMIT_EVERY, INLINE_WRITE_MAX } from "../impl/ring.ts";
+import {
+  DIRECT_SUBMIT_EVERY,
+  INLINE_WRITE_MAX,
+  YIELD_EVERY_MS,
+} from "../impl/ring.ts";
 import { availableBackends, unavailableReason } from "../impl/select.ts";
 import { loadLibc } from "../ffi/libc.ts";
 import { type AioCalls, LIBAIO_SYMBOLS, libaioPaths } from "../ffi/libaio.ts";
@@ -990,6 +994,20 @@ backendTest(
   QUEUES,
 );
 
+/** Records the size of each submission `queue` makes to the kernel. */
+function recordBatches(queue: Backend): number[] {
+  const batches: number[] = [];
+  const observed = queue as unknown as {
+    submitQueued(slots: readonly number[]): number;
+  };
+  const submitQueued = observed.submitQueued.bind(observed);
+  observed.submitQueued = (slots) => {
+    batches.push(slots.length);
+    return submitQueued(slots);
+  };
+  return batches;
+}
+
 backendTest(
   `O_DIRECT requests go to the kernel every ${DIRECT_SUBMIT_EVERY}, other requests once per tick`,
   async (_context, dir, backend) => {
@@ -998,15 +1016,7 @@ backendTest(
     const path = `${dir}/batches.bin`;
     await Deno.writeFile(path, data);
     const queue = QUEUE_PROVIDERS[backend as "uring" | "linux"].create();
-    const batches: number[] = [];
-    const observed = queue as unknown as {
-      submitQueued(slots: readonly number[]): number;
-    };
-    const submitQueued = observed.submitQueued.bind(observed);
-    observed.submitQueued = (slots) => {
-      batches.push(slots.length);
-      return submitQueued(slots);
-    };
+    const batches = recordBatches(queue);
     const direct = await queue.open({
       kind: "path",
       path,
@@ -1054,6 +1064,41 @@ backendTest(
     } finally {
       await direct.close();
       await buffered.close();
+      await queue.close();
+    }
+  },
+  QUEUES,
+);
+
+backendTest(
+  `O_DIRECT requests wait for a macrotask rather than go early once completions have run in microtasks for ${YIELD_EVERY_MS} ms`,
+  async (_context, dir, backend) => {
+    const path = `${dir}/fair.bin`;
+    await Deno.writeFile(path, pattern(DIRECT_SUBMIT_EVERY * 4096, 71));
+    const queue = QUEUE_PROVIDERS[backend as "uring" | "linux"].create();
+    const batches = recordBatches(queue);
+    const file = await queue.open({
+      kind: "path",
+      path,
+      flags: { ...READ_ONLY, direct: true },
+    });
+    try {
+      await file.read(new Uint8Array(4096), 0); // woken by a completion
+      batches.length = 0;
+      // Busy past the window, as a long run of microtask completions would be.
+      const start = performance.now();
+      while (performance.now() - start < 2 * YIELD_EVERY_MS) {
+        // spin
+      }
+      const reads = Array.from(
+        { length: DIRECT_SUBMIT_EVERY },
+        (_, i) => file.read(new Uint8Array(4096), i * 4096),
+      );
+      assert.deepEqual(batches, [], "submitted before a macrotask");
+      assert.deepEqual(await Promise.all(reads), reads.map(() => 4096));
+      assert.deepEqual(batches, [DIRECT_SUBMIT_EVERY]);
+    } finally {
+      await file.close();
       await queue.close();
     }
   },
