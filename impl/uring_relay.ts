@@ -156,7 +156,7 @@ export class RelayWake implements CompletionWake {
     describe(1, IORING_OP.WRITE, 0, this.#pipeWrite, this.#byte, 1, NO_OFFSET);
   }
 
-  arm(): Promise<void> {
+  arm(): Promise<unknown> {
     const rings = this.#rings;
     if (rings === undefined) return this.#fallback.arm();
     for (let i = 0; i < 2; i++) {
@@ -175,7 +175,7 @@ export class RelayWake implements CompletionWake {
       return this.#fallback.arm();
     }
     this.#socket.ref();
-    return new Promise((resolve) => this.#armed = resolve);
+    return new Promise<void>((resolve) => this.#armed = resolve);
   }
 
   #wake(): void {

@@ -29,7 +29,7 @@ export interface CompletionWake {
    * the process alive. The queue wakes it itself (a write to the eventfd) before
    * closing.
    */
-  arm(): Promise<void>;
+  arm(): Promise<unknown>;
   /** Releases what the wake holds; called once, when it is not armed. */
   close(): void;
 }
@@ -51,9 +51,9 @@ export class PoolWake implements CompletionWake {
     this.#eventfd = eventfd;
   }
 
-  async arm(): Promise<void> {
+  arm(): Promise<unknown> {
     const { read_wait } = this.#libc.symbols;
-    await trackForeignCall(() => read_wait(this.#eventfd, this.#counter, 8n));
+    return trackForeignCall(() => read_wait(this.#eventfd, this.#counter, 8n));
   }
 
   close(): void {}
