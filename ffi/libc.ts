@@ -50,6 +50,9 @@ const ftruncate = {
   result: "i32", // int
 } as const;
 
+/** `sync_file_range` flag: start writing the range's dirty pages, without waiting. */
+export const SYNC_FILE_RANGE_WRITE = 2;
+
 /** `fallocate` mode: reserve blocks without changing the file's size. */
 export const FALLOC_FL_KEEP_SIZE = 1;
 
@@ -59,6 +62,16 @@ export const LIBC_SYMBOLS = {
   pwrite: { ...pwrite, nonblocking: true },
   fsync: { ...sync, nonblocking: true },
   fdatasync: { ...sync, nonblocking: true },
+  sync_file_range: {
+    parameters: [
+      "i32", // int fd
+      "i64", // off64_t offset
+      "i64", // off64_t nbytes
+      "u32", // unsigned int flags
+    ],
+    result: "i32", // int
+    nonblocking: true,
+  },
   ftruncate: { ...ftruncate, nonblocking: true },
   pread_now: { ...pread, name: "pread" },
   pwrite_now: { ...pwrite, name: "pwrite" },

@@ -44,6 +44,7 @@ import {
 import { errorFromErrno } from "../src/errors.ts";
 import { Semaphore } from "../src/semaphore.ts";
 import { Preallocation } from "./preallocation.ts";
+import { EarlyWriteback } from "./early_writeback.ts";
 import { BOUNCE_SIZE, BouncePool } from "./bounce.ts";
 import {
   type Backend,
@@ -288,6 +289,8 @@ export abstract class RingBackend implements Backend {
         // see impl/preallocation.ts.
         preallocate: fsType === EXT4_SUPER_MAGIC && !flags.append &&
           (flags.truncate || flags.createNew),
+        // In append mode the kernel, not the offset, says where a write lands.
+        earlyWriteback: !flags.append,
       });
     } catch (error) {
       await closeDescriptor(fd);
@@ -556,6 +559,7 @@ export class RingFile implements BackendFile {
   readonly #memoryAlignment: number;
   readonly #inlineWrites: boolean;
   readonly #preallocation: Preallocation | undefined;
+  readonly #writeback: EarlyWriteback | undefined;
   #nowait: boolean;
 
   constructor(
@@ -564,7 +568,12 @@ export class RingFile implements BackendFile {
     path: string,
     threads: ThreadFile,
     direct: { memory: number; offset: number } | undefined,
-    how: { nowaitReads: boolean; inlineWrites: boolean; preallocate: boolean },
+    how: {
+      nowaitReads: boolean;
+      inlineWrites: boolean;
+      preallocate: boolean;
+      earlyWriteback: boolean;
+    },
   ) {
     this.#ring = ring;
     this.fd = fd;
@@ -577,6 +586,11 @@ export class RingFile implements BackendFile {
     if (how.preallocate && direct === undefined) {
       this.#preallocation = new Preallocation((range) =>
         threads.fallocateNow(FALLOC_FL_KEEP_SIZE, range)
+      );
+    }
+    if (how.earlyWriteback && direct === undefined) {
+      this.#writeback = new EarlyWriteback((range) =>
+        threads.startWriteback(range)
       );
     }
   }
@@ -682,6 +696,7 @@ export class RingFile implements BackendFile {
       this.#preallocation?.beforeWrite(offset, data.length);
       const written = this.#writeAllNow(data, offset);
       this.#preallocation?.wrote(offset, written);
+      this.#writeback?.wrote(offset, written);
       return written;
     });
   }
@@ -702,12 +717,14 @@ export class RingFile implements BackendFile {
     if (inline !== undefined) return inline;
     if (this.alignment === 1) {
       const preallocation = this.#preallocation;
-      if (preallocation === undefined) {
+      const writeback = this.#writeback;
+      if (preallocation === undefined && writeback === undefined) {
         return this.#ring.submit(this, "write", data, offset, false);
       }
-      preallocation.beforeWrite(offset, data.length);
+      preallocation?.beforeWrite(offset, data.length);
       return this.#ring.submit(this, "write", data, offset, false).then((n) => {
-        preallocation.wrote(offset, n);
+        preallocation?.wrote(offset, n);
+        writeback?.wrote(offset, n);
         return n;
       });
     }
@@ -748,15 +765,18 @@ export class RingFile implements BackendFile {
   async truncate(length: number): Promise<void> {
     await this.#threads.truncate(length);
     this.#preallocation?.truncated(length);
+    this.#writeback?.truncated();
   }
 
   size(): Promise<number> {
     return this.#threads.size();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    // A writeback call on the pool still uses the descriptor.
+    await this.#writeback?.stop();
     this.#giveBackReserved();
-    return closeDescriptor(this.fd);
+    await closeDescriptor(this.fd);
   }
 
   /**

@@ -11,7 +11,12 @@
  * @module
  */
 
-import { lastErrno, type Libc, loadLibc } from "../ffi/libc.ts";
+import {
+  lastErrno,
+  type Libc,
+  loadLibc,
+  SYNC_FILE_RANGE_WRITE,
+} from "../ffi/libc.ts";
 import { errorFromErrno } from "../src/errors.ts";
 import { Semaphore } from "../src/semaphore.ts";
 import {
@@ -143,6 +148,25 @@ export class ThreadFile implements BackendFile {
       BigInt(range.offset),
       BigInt(range.length),
     ) === 0;
+  }
+
+  /**
+   * Starts writing the range's dirty pages to disk (`sync_file_range(2)` with
+   * `SYNC_FILE_RANGE_WRITE`) on the pool; resolves to its result, `-1` on
+   * failure (see impl/early_writeback.ts).
+   */
+  startWriteback(range: FileRange): Promise<number> {
+    const { sync_file_range } = this.#libc.symbols;
+    return this.#pool.run(() =>
+      trackForeignCall(() =>
+        sync_file_range(
+          this.#fd,
+          BigInt(range.offset),
+          BigInt(range.length),
+          SYNC_FILE_RANGE_WRITE,
+        )
+      )
+    );
   }
 
   /** `ftruncate(2)` on this thread, now; false when it fails. */
