@@ -115,11 +115,15 @@ export class LinuxBackend extends RingBackend {
     return this.#aio.submit(this.#ctx, count, this.#submitList);
   }
 
-  protected reapReady(complete: (slot: number, res: number) => void): boolean {
+  protected reapReady(
+    complete: (slot: number, res: number) => void,
+    limit: number,
+  ): boolean {
+    const most = Math.min(limit, SLOTS);
     const n = this.#aio.getEvents(
       this.#ctx,
       0,
-      SLOTS,
+      most,
       this.#events,
       this.#noTimeout,
     );
@@ -132,7 +136,7 @@ export class LinuxBackend extends RingBackend {
         this.#eventView.getInt32(base + IO_EVENT.res, true),
       );
     }
-    return n === SLOTS;
+    return n === most;
   }
 
   protected stop(): void {

@@ -81,6 +81,18 @@ export const SLOTS = 128;
  */
 export const DIRECT_SUBMIT_EVERY = 8;
 
+/**
+ * At a wake, this many completions are reaped first. Their callers' next
+ * requests are submitted at the end of the microtask checkpoint, and that
+ * submission reaps the rest inline (or, if no request came, a macrotask later).
+ * The device, idle since it completed the batch, gets work again after a few
+ * promise chains rather than after all of them: with a batch of 32 the first
+ * request reached it 30-45 µs after the wake. Random 4 KiB `O_DIRECT` reads at
+ * QD32 went from 0.79x to 0.85x of fio's IOPS (10 alternating rounds); reaping
+ * 2 or 8 first did not help; QD1 and QD128 measured alike.
+ */
+export const WAKE_REAP_FIRST = 4;
+
 /** How long completions may resolve in microtasks only before a macrotask is let in. */
 export const YIELD_EVERY_MS = 1;
 
@@ -212,11 +224,13 @@ export abstract class RingBackend implements Backend {
   protected abstract submitQueued(slots: readonly number[]): number;
 
   /**
-   * Calls `complete` for completions ready now; returns true when more may be
-   * ready (a full batch), so that the caller asks again.
+   * Calls `complete` for completions ready now, at most `limit` of them;
+   * returns true when more may be ready (`limit` or a full batch reaped), so
+   * that the caller asks again.
    */
   protected abstract reapReady(
     complete: (slot: number, res: number) => void,
+    limit: number,
   ): boolean;
 
   /** Releases the kernel queue; nothing is in flight any more. */
@@ -464,7 +478,7 @@ export abstract class RingBackend implements Backend {
     this.#complete(slot, res);
 
   #reap(): void {
-    while (this.#inKernel > 0 && this.reapReady(this.#completeRef)) {
+    while (this.#inKernel > 0 && this.reapReady(this.#completeRef, SLOTS)) {
       // a full batch: more may be ready
     }
   }
@@ -503,9 +517,18 @@ export abstract class RingBackend implements Backend {
     if (this.#waiter !== undefined || this.#inKernel === 0 || this.#closed) {
       return;
     }
-    this.#waiter = this.#wake!.arm().then(() => {
-      this.#waiter = undefined;
+    this.#waiter = this.#wake!.arm().then((): Promise<void> | undefined => {
       this.#lastMacrotask = performance.now();
+      if (
+        this.#closed || this.#inKernel === 0 ||
+        !this.reapReady(this.#completeRef, WAKE_REAP_FIRST)
+      ) {
+        return undefined;
+      }
+      // More are ready: see WAKE_REAP_FIRST.
+      return new Promise<void>((resolve) => setImmediate(resolve));
+    }).then(() => {
+      this.#waiter = undefined;
       if (this.#closed) return;
       this.#reap();
       this.#arm();

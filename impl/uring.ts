@@ -219,11 +219,14 @@ export class UringBackend extends RingBackend {
     return submitted;
   }
 
-  protected reapReady(complete: (slot: number, res: number) => void): boolean {
+  protected reapReady(
+    complete: (slot: number, res: number) => void,
+    limit: number,
+  ): boolean {
     const rings = this.#rings!;
     let head = rings.cq[rings.cqHead];
     const tail = Atomics.load(rings.cq, rings.cqTail);
-    while (head !== tail) {
+    for (let left = limit; head !== tail && left > 0; left--) {
       const at = rings.cqes + (head & rings.cqMask) * CQE.SIZE;
       const slot = rings.cqBytes.getUint32(at + CQE.userData, true);
       const res = rings.cqBytes.getInt32(at + CQE.res, true);
@@ -231,7 +234,7 @@ export class UringBackend extends RingBackend {
       complete(slot, res);
     }
     Atomics.store(rings.cq, rings.cqHead, head);
-    return false;
+    return head !== tail;
   }
 
   protected stop(): void {
