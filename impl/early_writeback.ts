@@ -11,15 +11,20 @@
  * disk and returns) overlaps the two: 256 MiB written in 64 KiB chunks and then
  * synced took about 160 ms without it (65 ms of writes, 95 ms of `fsync`) and
  * about 115 ms with it (70 ms of writes, 25-50 ms of `fsync`), on this
- * project's 2-core VM; `deno task bench:layer` measured 0.86x of fio's time
- * before and 1.14x after. Steps of 1 and 4 MiB measured alike. It
+ * project's 2-core VM; `deno task bench:layer` measured 0.86x of fio's speed
+ * before and 1.14-1.24x after. Steps of 1 and 4 MiB measured alike. It
  * also keeps dirty memory low, so a writer is not throttled by the kernel.
  * PostgreSQL (`*_flush_after`) and RocksDB (`bytes_per_sync`) do the same.
  *
  * What it costs: pages written early are written even if the file is deleted
  * or rewritten soon after, where the kernel might have dropped them unwritten.
  * Only runs of sequential writes of {@linkcode WRITEBACK_STEP} bytes or more are
- * concerned; random and short writes are left to the kernel.
+ * concerned; random and short writes are left to the kernel. Writes that may
+ * complete out of order are counted when they are submitted, in call order
+ * (the pages of a write still in flight are then left to the final `fsync`). A
+ * call is made only when a turn of the pool is free, never making reads or
+ * syncs wait (the bytes wait for the next write), and a file whose file system
+ * refuses the call gets no more.
  *
  * @module
  */
@@ -41,7 +46,7 @@ export const WRITEBACK_STEP = 2 * 2 ** 20;
  * ```
  */
 export class EarlyWriteback {
-  readonly #start: (range: FileRange) => Promise<unknown>;
+  readonly #start: (range: FileRange) => Promise<boolean> | undefined;
   /** Where the current run of sequential writes ends (-1: no run). */
   #runEnd = -1;
   /** Where the run's bytes not yet handed to writeback start. */
@@ -52,14 +57,21 @@ export class EarlyWriteback {
 
   /**
    * @param start Starts the writeback of a range (it must not wait for the
-   * disk); its result and failure are ignored: errors of the writeback itself
-   * are reported by the next `fsync`, as for any buffered write.
+   * disk): resolves to false when the file system refuses (then no more is
+   * started for the file); returns `undefined` when it cannot start now (the
+   * range waits for the next write). A failure is ignored: errors of the
+   * writeback itself are reported by the next `fsync`, as for any buffered
+   * write.
    */
-  constructor(start: (range: FileRange) => Promise<unknown>) {
+  constructor(start: (range: FileRange) => Promise<boolean> | undefined) {
     this.#start = start;
   }
 
-  /** Call after `length` bytes were written at `offset`. */
+  /**
+   * Call with each write, in the order the writes were made: after it when it
+   * is done at once, when it is submitted when several may be in flight (they
+   * may complete out of order, and a run is a run of calls).
+   */
   wrote(offset: number, length: number): void {
     if (length <= 0) return;
     if (offset !== this.#runEnd) this.#pendingFrom = offset;
@@ -68,11 +80,11 @@ export class EarlyWriteback {
   }
 
   /**
-   * Call after the file was truncated: a range cut away has nothing to write
-   * back, and the next write starts a new run.
+   * Call after the file was truncated to `length`: what was cut away has
+   * nothing to write back, and the next write starts a new run.
    */
-  truncated(): void {
-    this.#runEnd = -1;
+  truncated(length: number): void {
+    if (length < this.#runEnd) this.#runEnd = -1;
   }
 
   #startIfDue(): void {
@@ -86,9 +98,15 @@ export class EarlyWriteback {
       offset: this.#pendingFrom,
       length: this.#runEnd - this.#pendingFrom,
     };
+    const started = this.#start(range);
+    if (started === undefined) return; // busy: the next write tries again
     this.#pendingFrom = this.#runEnd;
-    const ignore = () => {};
-    this.#running = this.#start(range).then(ignore, ignore).then(() => {
+    this.#running = started.then(
+      (accepted) => {
+        if (!accepted) this.#stopped = true;
+      },
+      () => {},
+    ).then(() => {
       this.#running = undefined;
       // What the run wrote while this call ran.
       this.#startIfDue();

@@ -88,8 +88,9 @@ export const DIRECT_SUBMIT_EVERY = 8;
  * The device, idle since it completed the batch, gets work again after a few
  * promise chains rather than after all of them: with a batch of 32 the first
  * request reached it 30-45 µs after the wake. Random 4 KiB `O_DIRECT` reads at
- * QD32 went from 0.79x to 0.85x of fio's IOPS (10 alternating rounds); reaping
- * 2 or 8 first did not help; QD1 and QD128 measured alike.
+ * QD32 went from 0.79x to 0.85x of fio's IOPS on `uring` and from 0.77x to
+ * 0.80x on `linux` (8-10 alternating rounds each); reaping 2, 3, 6 or 8 first did
+ * not help; QD1 and QD128 measured alike.
  */
 export const WAKE_REAP_FIRST = 4;
 
@@ -552,7 +553,9 @@ export abstract class RingBackend implements Backend {
     this.#closed = true;
     if (this.#waiter !== undefined) {
       // Wake the armed wake: never close the eventfd while a pool thread or
-      // the relay's ring reads it.
+      // the relay's ring reads it. (Between the two stages of a wake, see
+      // WAKE_REAP_FIRST, nothing reads it and the write is not needed; the
+      // second stage ends after a macrotask.)
       const one = fixedMemory(BigUint64Array, 8);
       one[0] = 1n;
       this.libc.symbols.write(this.#eventfd, one, 8n);
@@ -613,7 +616,7 @@ export class RingFile implements BackendFile {
     }
     if (how.earlyWriteback && direct === undefined) {
       this.#writeback = new EarlyWriteback((range) =>
-        threads.startWriteback(range)
+        threads.startWriteback(range)?.then((result) => result === 0)
       );
     }
   }
@@ -745,9 +748,12 @@ export class RingFile implements BackendFile {
         return this.#ring.submit(this, "write", data, offset, false);
       }
       preallocation?.beforeWrite(offset, data.length);
-      return this.#ring.submit(this, "write", data, offset, false).then((n) => {
-        preallocation?.wrote(offset, n);
-        writeback?.wrote(offset, n);
+      // Counted now, in call order: queued writes may complete out of order.
+      writeback?.wrote(offset, data.length);
+      const writing = this.#ring.submit(this, "write", data, offset, false);
+      if (preallocation === undefined) return writing;
+      return writing.then((n) => {
+        preallocation.wrote(offset, n);
         return n;
       });
     }
@@ -788,7 +794,7 @@ export class RingFile implements BackendFile {
   async truncate(length: number): Promise<void> {
     await this.#threads.truncate(length);
     this.#preallocation?.truncated(length);
-    this.#writeback?.truncated();
+    this.#writeback?.truncated(length);
   }
 
   size(): Promise<number> {

@@ -152,21 +152,22 @@ export class ThreadFile implements BackendFile {
 
   /**
    * Starts writing the range's dirty pages to disk (`sync_file_range(2)` with
-   * `SYNC_FILE_RANGE_WRITE`) on the pool; resolves to its result, `-1` on
-   * failure (see impl/early_writeback.ts).
+   * `SYNC_FILE_RANGE_WRITE`) on the pool, if a turn of the pool is free now:
+   * writeback is never worth making reads and syncs wait. Resolves to the
+   * call's result (`-1` on failure); `undefined` when the pool is busy (see
+   * impl/early_writeback.ts).
    */
-  startWriteback(range: FileRange): Promise<number> {
+  startWriteback(range: FileRange): Promise<number> | undefined {
+    if (!this.#pool.tryTake()) return undefined;
     const { sync_file_range } = this.#libc.symbols;
-    return this.#pool.run(() =>
-      trackForeignCall(() =>
-        sync_file_range(
-          this.#fd,
-          BigInt(range.offset),
-          BigInt(range.length),
-          SYNC_FILE_RANGE_WRITE,
-        )
+    return trackForeignCall(() =>
+      sync_file_range(
+        this.#fd,
+        BigInt(range.offset),
+        BigInt(range.length),
+        SYNC_FILE_RANGE_WRITE,
       )
-    );
+    ).finally(() => this.#pool.give());
   }
 
   /** `ftruncate(2)` on this thread, now; false when it fails. */

@@ -112,10 +112,10 @@ class InMemoryQueue extends RingBackend {
 async function withQueue(
   use: (queue: InMemoryQueue, request: () => Promise<number>) => Promise<void>,
 ): Promise<void> {
-  const queue = new InMemoryQueue();
   const now = performance.now;
   const stopped = now.call(performance);
   performance.now = () => stopped;
+  const queue = new InMemoryQueue();
   try {
     await withTempDir(async (dir) => {
       const path = `${dir}/file`;
