@@ -41,7 +41,7 @@ export const WRITEBACK_STEP = 2 * 2 ** 20;
  * @example
  * ```ts ignore
  * const writeback = new EarlyWriteback((range) => syncFileRangeOnPool(range));
- * writeback.wrote(offset, written); // after each write
+ * writeback.wrote(offset, length); // with each write, in call order
  * await writeback.stop(); // before the descriptor closes
  * ```
  */
@@ -68,9 +68,9 @@ export class EarlyWriteback {
   }
 
   /**
-   * Call with each write, in the order the writes were made: after it when it
-   * is done at once, when it is submitted when several may be in flight (they
-   * may complete out of order, and a run is a run of calls).
+   * Call once per write, in the order the writes were made: after a write
+   * done at once, or as it is submitted for a write that may complete out of
+   * order (a run is a run of calls).
    */
   wrote(offset: number, length: number): void {
     if (length <= 0) return;
