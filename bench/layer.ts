@@ -16,6 +16,11 @@
  *
  * Files are page-cached (read fully before each round).
  *
+ * The last column counts this process's minor page faults during each run
+ * (`bench/page_faults.ts`); blank for the participants that run in another
+ * process. A run that maps tens of thousands of fresh pages is slow for that
+ * reason alone: see the README, under the table of the file-like layer.
+ *
  * ```sh
  * deno run --allow-all bench/layer.ts [rounds=5]
  * ```
@@ -38,6 +43,7 @@ import {
   warm,
 } from "./common.ts";
 import { versionOf } from "./external.ts";
+import { minorFaults } from "./page_faults.ts";
 import { spread } from "./results.ts";
 
 const CHUNK = 65536;
@@ -46,6 +52,8 @@ interface Participant {
   readonly group: string;
   readonly name: string;
   readonly baseline?: boolean;
+  /** Runs in another process, whose page faults this one does not see. */
+  readonly external?: boolean;
   /** Runs once; resolves to the seconds it took, or undefined when it cannot run here. */
   run(): Promise<number | undefined>;
 }
@@ -118,6 +126,7 @@ const participants: Participant[] = [
   {
     group: "lines",
     name: "Node readline (node, second process)",
+    external: true,
     async run() {
       if (!hasNode) return undefined;
       const { stdout, success } = await new Deno.Command("node", {
@@ -173,6 +182,7 @@ const participants: Participant[] = [
     group: "writes",
     name: "fio --rw=write --bs=64k --end_fsync=1",
     baseline: true,
+    external: true,
     async run() {
       if (!hasFio) return undefined;
       await Deno.remove(writePath).catch(() => {});
@@ -213,6 +223,7 @@ const participants: Participant[] = [
 if (import.meta.main) {
   const rounds = Number(Deno.args[0] ?? 5);
   const times = new Map<Participant, number[]>();
+  const faults = new Map<Participant, number[]>();
   const missing = new Set<Participant>();
   for (let round = 0; round <= rounds; round++) {
     warm(linesPath);
@@ -223,23 +234,33 @@ if (import.meta.main) {
           round === 0 ? "warm-up" : `round ${round}/${rounds}`
         }: ${participant.name}`.padEnd(78),
       ));
+      const faultsBefore = minorFaults();
       const seconds = await participant.run();
+      const faultsAfter = minorFaults();
       if (seconds === undefined) missing.add(participant);
       else if (round > 0) {
         times.set(participant, [...times.get(participant) ?? [], seconds]);
+        if (faultsBefore !== undefined && faultsAfter !== undefined) {
+          faults.set(participant, [
+            ...faults.get(participant) ?? [],
+            faultsAfter - faultsBefore,
+          ]);
+        }
       }
     }
   }
   await Deno.remove(writePath).catch(() => {});
   console.error("\r".padEnd(79));
   const mib = { lines: linesBytes, chunks: chunkBytes, writes: chunkBytes };
-  console.log(`| group | participant | MiB/s median (min-max) | vs baseline |`);
-  console.log(`| --- | --- | --- | --- |`);
+  console.log(
+    `| group | participant | MiB/s median (min-max) | vs baseline | page faults per run, median (min-max) |`,
+  );
+  console.log(`| --- | --- | --- | --- | --- |`);
   for (const participant of participants) {
     const group = participant.group as keyof typeof mib;
     if (missing.has(participant)) {
       console.log(
-        `| ${group} | ${participant.name} | missing (not installed) | |`,
+        `| ${group} | ${participant.name} | missing (not installed) | | |`,
       );
       continue;
     }
@@ -250,12 +271,19 @@ if (import.meta.main) {
     const ratio = participant === base || baseSeconds === undefined
       ? ""
       : `${(spread(baseSeconds).median / spread(seconds).median).toFixed(2)}x`;
+    const faulted = faults.get(participant);
+    const faultSpread = faulted === undefined ? undefined : spread(faulted);
+    const faultCell = participant.external || faultSpread === undefined
+      ? ""
+      : `${
+        Math.round(faultSpread.median)
+      } (${faultSpread.min}-${faultSpread.max})`;
     console.log(
       `| ${group} | ${participant.name} | ${
         rate(spread(seconds).median).toFixed(0)
       } (${rate(Math.max(...seconds)).toFixed(0)}-${
         rate(Math.min(...seconds)).toFixed(0)
-      }) | ${ratio} |`,
+      }) | ${ratio} | ${faultCell} |`,
     );
   }
 }
