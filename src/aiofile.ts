@@ -733,9 +733,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   }
 
   /**
-   * Reads at `offset` into `into`, a buffer of the library's own readers (not
-   * shared with callers), until it is full or the file ends; resolves to the
-   * bytes read.
+   * Reads at `offset` into `into`, until it is full or the file ends; resolves
+   * to the bytes read. `into` is a buffer of the library's own readers, or the
+   * view of a BYOB read that a byte stream holds (its caller gave the buffer up
+   * to the stream): no caller can reach it while this runs.
    */
   #readInto(into: Uint8Array, offset: number): Promise<number> {
     return this.#do("read", (file) => this.#fill(file, into, 0, offset), () => {

@@ -116,6 +116,23 @@ export class ChunkSource {
 
   /** The next chunk: `chunkSize` bytes, fewer at the end of the file, empty past it. */
   next(): Promise<Uint8Array> {
+    return this.#nextUpTo(this.#chunkSize);
+  }
+
+  /**
+   * The next bytes of one read, whole: what is left of the read the last chunk
+   * came from, or else the next read's bytes (from `chunkSize` up to
+   * {@linkcode READ_REQUEST_MAX}); empty past the end of the file. With
+   * `"owned"` chunks, when only this method is called, each result starts where
+   * its buffer starts and no other result shares that buffer, so a caller may
+   * transfer it (as a byte stream's `enqueue` does).
+   */
+  nextRead(): Promise<Uint8Array> {
+    return this.#nextUpTo(Infinity);
+  }
+
+  /** The next `most` bytes of `#current` (at most), reading when it is empty. */
+  #nextUpTo(most: number): Promise<Uint8Array> {
     if (this.#retired.length > 0) this.#recycle();
     if (
       this.#current !== undefined &&
@@ -128,20 +145,20 @@ export class ChunkSource {
       this.#atEnd = false;
     }
     if (this.#current !== undefined) {
-      const chunk = this.#take();
+      const chunk = this.#take(most);
       this.#readAhead();
       return Promise.resolve(chunk);
     }
-    return this.#nextRequest();
+    return this.#nextRequest(most);
   }
 
-  async #nextRequest(): Promise<Uint8Array> {
+  async #nextRequest(most: number): Promise<Uint8Array> {
     let head = this.#queue.shift();
     if (head !== undefined) this.#queued -= head.size;
     else head = this.#request(this.#chunkSize);
     this.#atEnd = false;
-    // What the head holds beyond the chunk it is awaited for is ahead too.
-    this.#readAhead(head.size - this.#chunkSize);
+    // What the head holds beyond what it is awaited for is ahead too.
+    this.#readAhead(head.size - Math.min(head.size, most));
     let bytes: Uint8Array;
     try {
       bytes = await head.bytes;
@@ -155,11 +172,14 @@ export class ChunkSource {
     }
     this.#current = bytes;
     this.#currentOffset = head.offset;
-    return this.#take();
+    return this.#take(most);
   }
 
-  /** The next chunk of `#current`, which it leaves undefined when all is taken. */
-  #take(): Uint8Array {
+  /**
+   * The next `most` bytes of `#current` (a chunk, or all that is left), which
+   * it leaves undefined when all is taken.
+   */
+  #take(most: number): Uint8Array {
     const current = this.#current!;
     const block = this.#spare === undefined
       ? undefined
@@ -167,7 +187,7 @@ export class ChunkSource {
     // An empty chunk (the end of the file) holds no bytes: its buffer is free at
     // once, and the caller may still hold the chunks before it.
     if (current.length > 0) this.#lastBlock = block;
-    if (current.length <= this.#chunkSize) {
+    if (current.length <= most) {
       this.#current = undefined;
       if (block !== undefined) {
         if (current.length > 0) this.#retired.push(block);
@@ -177,10 +197,10 @@ export class ChunkSource {
       this.#taken = this.#atEnd ? 0 : this.#taken + current.length;
       return current;
     }
-    this.#current = current.subarray(this.#chunkSize);
-    this.#currentOffset += this.#chunkSize;
-    this.#taken += this.#chunkSize;
-    return current.subarray(0, this.#chunkSize);
+    this.#current = current.subarray(most);
+    this.#currentOffset += most;
+    this.#taken += most;
+    return current.subarray(0, most);
   }
 
   /**

@@ -203,24 +203,63 @@ export abstract class FileWrapper<D extends string | Uint8Array>
   }
 
   /**
-   * A new stream of the file's bytes (in every mode) from the position to the end;
-   * the position follows what the stream delivers. Cancelling it leaves the file open.
+   * A new byte stream of the file's bytes (in every mode) from the position to
+   * the end; the position follows what the stream delivers. Cancelling it
+   * leaves the file open. A BYOB reader (`getReader({ mode: "byob" })`) has the
+   * file read straight into its buffers, which it can reuse read after read.
+   *
+   * @example Reading into one buffer, over and over
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeFile(path, new Uint8Array(200_000).fill(7));
+   * await using afp = await asyncOpen(path, "rb");
+   * const reader = afp.readable.getReader({ mode: "byob" });
+   * let buffer = new ArrayBuffer(65536);
+   * let total = 0;
+   * for (;;) {
+   *   const { value, done } = await reader.read(new Uint8Array(buffer));
+   *   if (done) break;
+   *   total += value.length;
+   *   buffer = value.buffer; // the same memory, given back
+   * }
+   * console.log(total, afp.tell()); // 200000 200000
+   * ```
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
     let chunks: ChunkSource | undefined;
-    return readableFrom(() =>
-      this.#afterWrites(async () => {
-        chunks ??= new ChunkSource(
-          fileInternals.ownReads(this.file),
-          this.#position,
-          STREAM_CHUNK_SIZE,
-          DEFAULT_READ_AHEAD_BYTES,
-        );
-        const chunk = await chunks.next();
-        this.#position += chunk.length;
-        return chunk;
-      })
-    );
+    let cancelled = false;
+    const reads = fileInternals.ownReads(this.file);
+    // The position moves by what is delivered: not by a read that ends after
+    // the stream was cancelled.
+    const delivered = (n: number) => {
+      if (!cancelled) this.#position += n;
+    };
+    return readableFrom({
+      nextRead: () =>
+        this.#afterWrites(async () => {
+          chunks ??= new ChunkSource(
+            reads,
+            this.#position,
+            STREAM_CHUNK_SIZE,
+            DEFAULT_READ_AHEAD_BYTES,
+          );
+          const bytes = await chunks.nextRead();
+          delivered(bytes.length);
+          return bytes;
+        }),
+      readInto: (into) =>
+        this.#afterWrites(async () => {
+          // What the chunks read ahead is behind this read now: a default
+          // reader after it starts afresh from the position.
+          chunks = undefined;
+          const n = await reads.readInto(into, this.#position);
+          delivered(n);
+          return n;
+        }),
+      cancel: () => cancelled = true,
+    });
   }
 
   /**

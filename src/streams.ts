@@ -6,27 +6,72 @@
 
 import { WriteBehind } from "./write_behind.ts";
 
-/** Chunk size of the streams: 64 KiB. */
+/** Chunk size of the writable streams, and the first read of the readable ones: 64 KiB. */
 export const STREAM_CHUNK_SIZE = 65536;
 
 /** How many chunks a writable stream keeps in flight before it waits. */
 const WRITES_IN_FLIGHT = 8;
 
+/** Where a readable byte stream gets its bytes. */
+export interface ByteSource {
+  /**
+   * The next bytes, in a buffer that no one else holds and that starts where
+   * the bytes start (the stream transfers it); empty at the end.
+   */
+  nextRead(): Promise<Uint8Array>;
+  /**
+   * Reads the next bytes straight into `into` (the memory of a BYOB reader's
+   * view, which the stream holds until this settles); resolves to the bytes
+   * read, 0 at the end. Without it, `nextRead` serves BYOB readers too,
+   * through a copy.
+   */
+  readInto?(into: Uint8Array): Promise<number>;
+  /** Called when a reader cancels the stream: nothing read after that is delivered. */
+  cancel?(): void;
+}
+
 /**
- * A stream of the chunks `next` gives, up to the first empty one. It pulls only
- * when its reader wants more.
+ * A byte stream (`type: "bytes"`) over `source`, up to the first empty read. It
+ * pulls only when a reader wants more and the stream holds no bytes (a BYOB
+ * read is served from what the stream holds first), so the two sources can
+ * take turns without reordering bytes: a BYOB reader (`getReader({ mode:
+ * "byob" })`) has its views filled by `readInto` with no copy, a default
+ * reader gets the reads of `nextRead`.
  */
 export function readableFrom(
-  next: () => Promise<Uint8Array>,
+  source: ByteSource,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
-  return new ReadableStream<Uint8Array<ArrayBuffer>>({
+  let cancelled = false;
+  return new ReadableStream({
+    type: "bytes",
     async pull(controller) {
-      const chunk = await next();
-      if (chunk.length === 0) controller.close();
-      // Chunks are the stream's own (views of its reads), never resizable.
-      else controller.enqueue(chunk as Uint8Array<ArrayBuffer>);
+      const request = controller.byobRequest;
+      if (source.readInto !== undefined && request?.view) {
+        const { buffer, byteOffset, byteLength } = request.view;
+        const n = await source.readInto(
+          new Uint8Array(buffer, byteOffset, byteLength),
+        );
+        // A cancelled stream takes no more bytes; the view stays the stream's.
+        if (cancelled) return;
+        if (n === 0) controller.close();
+        request.respond(n);
+        return;
+      }
+      const bytes = await source.nextRead();
+      if (cancelled) return;
+      if (bytes.length === 0) {
+        controller.close();
+        // A BYOB read waiting on a closed stream ends once given back empty.
+        controller.byobRequest?.respond(0);
+      } else {
+        controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
+      }
     },
-  }, { highWaterMark: 0 });
+    cancel() {
+      cancelled = true;
+      source.cancel?.();
+    },
+  });
 }
 
 /**

@@ -76,3 +76,14 @@ export const READ_ONLY = {
   createNew: false,
   truncate: false,
 } as const;
+
+/** The bytes of `chunks`, one after another, in one new buffer. */
+export function joinBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return all;
+}

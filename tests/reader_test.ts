@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { AIOFile, LineReader, Reader, Writer } from "../mod.ts";
 import { fileInternals } from "../src/aiofile.ts";
-import { backendTest } from "./backends.ts";
+import { backendTest, joinBytes } from "./backends.ts";
 
 const encoder = new TextEncoder();
 
@@ -30,16 +30,6 @@ function splitAfter(text: string, separator: string): string[] {
   }
   if (start < text.length) lines.push(text.slice(start));
   return lines;
-}
-
-function joinBytes(chunks: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.length;
-  }
-  return all;
 }
 
 /**
