@@ -404,13 +404,22 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       if (afp.#deferred?.error === error) afp.#deferred = undefined;
     };
     fileInternals.encode = (afp, data) => afp.#encode(data);
-    fileInternals.ownReads = (afp) => ({
-      readBytes: (size, offset) =>
+    fileInternals.ownReads = (afp) => {
+      const readBytes = (size: number, offset: number) =>
         afp.#canReadSmall(size, offset)
           ? afp.#readSmall(size, offset, false)
-          : afp.readBytes(size, offset),
-      readInto: (into, offset) => afp.#readInto(into, offset),
-    });
+          : afp.readBytes(size, offset);
+      return {
+        readBytes: (size, offset) =>
+          afp.#pastDirectEnd(offset)?.then((past) =>
+            past ? new Uint8Array(0) : readBytes(size, offset)
+          ) ?? readBytes(size, offset),
+        readInto: (into, offset) =>
+          afp.#pastDirectEnd(offset)?.then((past) =>
+            past ? 0 : afp.#readInto(into, offset)
+          ) ?? afp.#readInto(into, offset),
+      };
+    };
     fileInternals.bytesOf = (afp, data) =>
       afp.#codec === undefined
         ? { bytes: asBytes("data", data), owned: false }
@@ -652,6 +661,21 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * Whether a read can take the short way: an open readable file, valid
    * arguments, and a size that needs no size query (the usual random read).
    */
+  /**
+   * For the library's own sequential readers, which read on from where the last
+   * read ended: whether `offset`, not aligned on an `O_DIRECT` file, is at or
+   * past its end. A short read of a file whose size is not a multiple of the
+   * alignment ends there, and the read after it could not be made (`O_DIRECT`
+   * reads start on the alignment), but nothing is left to read. Undefined, at
+   * no cost, when the read can be made as it is; an unaligned offset within
+   * the file is the caller's, and is refused as usual.
+   */
+  #pastDirectEnd(offset: number): Promise<boolean> | undefined {
+    const alignment = this.#file?.alignment ?? 1;
+    if (alignment === 1 || offset % alignment === 0) return undefined;
+    return this.size().then((size) => offset >= size);
+  }
+
   #canReadSmall(size: unknown, offset: unknown): size is number {
     return this.#state === "open" && this.mode.readable &&
       typeof size === "number" && size > 0 && size <= SIZE_QUERY_ABOVE &&

@@ -206,7 +206,10 @@ export abstract class FileWrapper<D extends string | Uint8Array>
    * A new byte stream of the file's bytes (in every mode) from the position to
    * the end; the position follows what the stream delivers. Cancelling it
    * leaves the file open. A BYOB reader (`getReader({ mode: "byob" })`) has the
-   * file read straight into its buffers, which it can reuse read after read.
+   * file read straight into its buffers, which it can reuse read after read
+   * (on a file opened with `direct: true`, views must hold a multiple of the
+   * alignment, as every `O_DIRECT` read must); a default reader gets each read
+   * whole, up to 1 MiB, in a buffer of its own.
    *
    * @example Reading into one buffer, over and over
    * ```ts

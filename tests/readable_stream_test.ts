@@ -166,3 +166,24 @@ backendTest(
     assert.equal(value?.length ?? 0, 0);
   },
 );
+
+backendTest(
+  "readable: on an O_DIRECT file, BYOB views of aligned size are read straight in, others refused",
+  async (context, dir) => {
+    const path = `${dir}/data`;
+    const data = pattern(256 * 1024 + 1000);
+    await Deno.writeFile(path, data);
+    {
+      await using afp = await asyncOpen(path, "rb", { context, direct: true });
+      const { bytes } = await readAllByob(afp.readable, 65536);
+      assertSameBytes(bytes, data);
+    }
+    await using afp = await asyncOpen(path, "rb", { context, direct: true });
+    await assert.rejects(
+      readAllByob(afp.readable, 10_007),
+      (error: Error) =>
+        error instanceof RangeError && /multiples of/.test(error.message),
+    );
+  },
+  { only: ["uring", "linux"] },
+);

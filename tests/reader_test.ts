@@ -749,3 +749,24 @@ backendTest(
     assert.notEqual(a.buffer, b.buffer);
   },
 );
+
+backendTest(
+  "Reader and LineReader end cleanly on an O_DIRECT file whose size is not aligned",
+  async (context, dir) => {
+    const path = `${dir}/direct`;
+    // Lines of 100 bytes, and a last one without its separator, so that the
+    // size (a multiple of neither 512 nor 4096) ends mid-block.
+    const text = "x".repeat(99) + "\n";
+    const data = encoder.encode(text.repeat(3000) + "end");
+    await Deno.writeFile(path, data);
+    await using afp = await AIOFile.open(path, "rb", { context, direct: true });
+    const chunks = await collect(new Reader(afp, { chunkSize: 65536 }));
+    assert.deepEqual(joinBytes(chunks), data);
+    const lines = await collect(new LineReader(afp, { chunkSize: 65536 }));
+    assert.equal(lines.length, 3001);
+    assert.deepEqual(lines.at(-1), encoder.encode("end"));
+    // Where the file does not end, an unaligned offset is still refused.
+    await assert.rejects(afp.read(4096, 100), RangeError);
+  },
+  { only: ["uring", "linux"] },
+);
