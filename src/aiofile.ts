@@ -658,10 +658,6 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   }
 
   /**
-   * Whether a read can take the short way: an open readable file, valid
-   * arguments, and a size that needs no size query (the usual random read).
-   */
-  /**
    * For the library's own sequential readers, which read on from where the last
    * read ended: whether `offset`, not aligned on an `O_DIRECT` file, is at or
    * past its end. A short read of a file whose size is not a multiple of the
@@ -676,6 +672,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     return this.size().then((size) => offset >= size);
   }
 
+  /**
+   * Whether a read can take the short way: an open readable file, valid
+   * arguments, and a size that needs no size query (the usual random read).
+   */
   #canReadSmall(size: unknown, offset: unknown): size is number {
     return this.#state === "open" && this.mode.readable &&
       typeof size === "number" && size > 0 && size <= SIZE_QUERY_ABOVE &&

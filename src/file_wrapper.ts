@@ -203,13 +203,19 @@ export abstract class FileWrapper<D extends string | Uint8Array>
   }
 
   /**
-   * A new byte stream of the file's bytes (in every mode) from the position to
-   * the end; the position follows what the stream delivers. Cancelling it
-   * leaves the file open. A BYOB reader (`getReader({ mode: "byob" })`) has the
-   * file read straight into its buffers, which it can reuse read after read
-   * (on a file opened with `direct: true`, views must hold a multiple of the
-   * alignment, as every `O_DIRECT` read must); a default reader gets each read
-   * whole, up to 1 MiB, in a buffer of its own.
+   * A new byte stream of the file's bytes (in every mode), from the position at
+   * its first read to the end. Like the iterators, it keeps its own place (a
+   * seek meanwhile does not move it), and the position follows what it takes
+   * from the file: the bytes it delivers, and bytes it holds for a reader that
+   * has not received them yet (a reader released during its read leaves them in
+   * the stream). Cancelling it leaves the file open.
+   *
+   * A BYOB reader (`getReader({ mode: "byob" })`) has the file read into its
+   * own buffers (the kernel writes into them, except for small views, which
+   * are copied in), so it can use one buffer read after read and allocate
+   * nothing; on a file opened with `direct: true`, views must hold a multiple
+   * of the alignment, as every `O_DIRECT` read must. A default reader gets each
+   * read whole, up to 1 MiB, in a buffer of its own.
    *
    * @example Reading into one buffer, over and over
    * ```ts
@@ -231,37 +237,39 @@ export abstract class FileWrapper<D extends string | Uint8Array>
    * ```
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    // Like the iterators, the stream keeps its own place, from the position at
+    // its first read; the position follows it.
+    let at: number | undefined;
     let chunks: ChunkSource | undefined;
-    let cancelled = false;
     const reads = fileInternals.ownReads(this.file);
-    // The position moves by what is delivered: not by a read that ends after
-    // the stream was cancelled.
-    const delivered = (n: number) => {
-      if (!cancelled) this.#position += n;
+    const moved = (n: number) => {
+      at! += n;
+      this.#position = at!;
     };
     return readableFrom({
-      nextRead: () =>
+      nextRead: (deliver) =>
         this.#afterWrites(async () => {
+          at ??= this.#position;
           chunks ??= new ChunkSource(
             reads,
-            this.#position,
+            at,
             STREAM_CHUNK_SIZE,
             DEFAULT_READ_AHEAD_BYTES,
           );
           const bytes = await chunks.nextRead();
-          delivered(bytes.length);
-          return bytes;
+          // Counted first: delivering transfers the buffer, which empties the view.
+          const n = bytes.length;
+          if (deliver(bytes)) moved(n);
         }),
-      readInto: (into) =>
+      readInto: (into, deliver) =>
         this.#afterWrites(async () => {
+          at ??= this.#position;
           // What the chunks read ahead is behind this read now: a default
-          // reader after it starts afresh from the position.
+          // reader after it starts afresh from the stream's place.
           chunks = undefined;
-          const n = await reads.readInto(into, this.#position);
-          delivered(n);
-          return n;
+          const n = await reads.readInto(into, at);
+          if (deliver(n)) moved(n);
         }),
-      cancel: () => cancelled = true,
     });
   }
 

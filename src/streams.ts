@@ -12,22 +12,32 @@ export const STREAM_CHUNK_SIZE = 65536;
 /** How many chunks a writable stream keeps in flight before it waits. */
 const WRITES_IN_FLIGHT = 8;
 
-/** Where a readable byte stream gets its bytes. */
+/**
+ * Hands bytes to the stream's reader, at once; false when the stream was
+ * cancelled and takes nothing more (the bytes are not delivered).
+ */
+export type Deliver<T> = (bytes: T) => boolean;
+
+/**
+ * Where a readable byte stream gets its bytes. Each read ends by calling
+ * `deliver` with what it read, so that a source that keeps a place (a file
+ * position) moves it in the same step as the bytes go out, and not at all for a
+ * stream cancelled meanwhile.
+ */
 export interface ByteSource {
   /**
-   * The next bytes, in a buffer that no one else holds and that starts where
-   * the bytes start (the stream transfers it); empty at the end.
+   * Reads the next bytes and delivers them: in a buffer that no one else holds
+   * and that starts where the bytes start (the stream transfers it); empty at
+   * the end.
    */
-  nextRead(): Promise<Uint8Array>;
+  nextRead(deliver: Deliver<Uint8Array>): Promise<void>;
   /**
    * Reads the next bytes straight into `into` (the memory of a BYOB reader's
-   * view, which the stream holds until this settles); resolves to the bytes
-   * read, 0 at the end. Without it, `nextRead` serves BYOB readers too,
+   * view, which no reader can reach until it is delivered) and delivers how
+   * many, 0 at the end. Without it, `nextRead` serves BYOB readers too,
    * through a copy.
    */
-  readInto?(into: Uint8Array): Promise<number>;
-  /** Called when a reader cancels the stream: nothing read after that is delivered. */
-  cancel?(): void;
+  readInto?(into: Uint8Array, deliver: Deliver<number>): Promise<void>;
 }
 
 /**
@@ -44,32 +54,34 @@ export function readableFrom(
   let cancelled = false;
   return new ReadableStream({
     type: "bytes",
-    async pull(controller) {
+    pull(controller) {
       const request = controller.byobRequest;
       if (source.readInto !== undefined && request?.view) {
         const { buffer, byteOffset, byteLength } = request.view;
-        const n = await source.readInto(
+        return source.readInto(
           new Uint8Array(buffer, byteOffset, byteLength),
+          (n) => {
+            if (cancelled) return false;
+            if (n === 0) controller.close();
+            request.respond(n);
+            return true;
+          },
         );
-        // A cancelled stream takes no more bytes; the view stays the stream's.
-        if (cancelled) return;
-        if (n === 0) controller.close();
-        request.respond(n);
-        return;
       }
-      const bytes = await source.nextRead();
-      if (cancelled) return;
-      if (bytes.length === 0) {
-        controller.close();
-        // A BYOB read waiting on a closed stream ends once given back empty.
-        controller.byobRequest?.respond(0);
-      } else {
-        controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
-      }
+      return source.nextRead((bytes) => {
+        if (cancelled) return false;
+        if (bytes.length === 0) {
+          controller.close();
+          // A BYOB read waiting on a closed stream ends once given back empty.
+          controller.byobRequest?.respond(0);
+        } else {
+          controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
+        }
+        return true;
+      });
     },
     cancel() {
       cancelled = true;
-      source.cancel?.();
     },
   });
 }

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { asyncOpen } from "../mod.ts";
+import { fileInternals } from "../src/aiofile.ts";
 import { READ_REQUEST_MAX } from "../src/chunks.ts";
 import { backendTest, joinBytes } from "./backends.ts";
 
@@ -186,4 +187,66 @@ backendTest(
     );
   },
   { only: ["uring", "linux"] },
+);
+
+backendTest(
+  "readable: a cancel at any point after the read moves the position only with bytes delivered",
+  async (context, dir) => {
+    const path = `${dir}/data`;
+    await Deno.writeFile(path, pattern(1000));
+    // Holds each finished read until the test lets it go, so that the cancel
+    // can land at every step between the read and its delivery.
+    const ownReads = fileInternals.ownReads;
+    let gate = Promise.resolve();
+    fileInternals.ownReads = (file) => {
+      const reads = ownReads(file);
+      return {
+        ...reads,
+        readInto: async (into, offset) => {
+          const n = await reads.readInto(into, offset);
+          await gate;
+          return n;
+        },
+      };
+    };
+    try {
+      for (let hops = 0; hops < 6; hops++) {
+        await using afp = await asyncOpen(path, "rb", { context });
+        let open!: () => void;
+        gate = new Promise((resolve) => open = resolve);
+        const reader = afp.readable.getReader({ mode: "byob" });
+        const reading = reader.read(new Uint8Array(100));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        open();
+        for (let i = 0; i < hops; i++) await Promise.resolve();
+        await reader.cancel();
+        const { value } = await reading;
+        assert.equal(afp.tell(), value?.length ?? 0, `cancelled ${hops} later`);
+      }
+    } finally {
+      fileInternals.ownReads = ownReads;
+    }
+  },
+);
+
+backendTest(
+  "readable: like the iterators, the stream keeps its own place across a seek",
+  async (context, dir) => {
+    const path = `${dir}/data`;
+    const data = pattern(300_000);
+    await Deno.writeFile(path, data);
+    await using afp = await asyncOpen(path, "rb", { context });
+    const stream = afp.readable;
+    const chunks = stream.getReader();
+    const first = (await chunks.read()).value!;
+    afp.seek(0);
+    const second = (await chunks.read()).value!;
+    chunks.releaseLock();
+    const third = (await stream.getReader({ mode: "byob" }).read(
+      new Uint8Array(16),
+    )).value!;
+    const taken = first.length + second.length + third.length;
+    assertSameBytes(joinBytes([first, second, third]), data.subarray(0, taken));
+    assert.equal(afp.tell(), taken);
+  },
 );
