@@ -22,7 +22,8 @@
  * @module
  */
 
-import type { BackendFile, OpenFlags } from "../impl/backend.ts";
+import type { BackendFile } from "../impl/backend.ts";
+import { openFlags, parseMode } from "../src/mode.ts";
 import { DEFAULT_HANDLES_PER_FILE, DenoBackend } from "../impl/deno.ts";
 import {
   batch,
@@ -59,16 +60,8 @@ try {
   }
 }
 
-const readFlags: OpenFlags = {
-  read: true,
-  write: false,
-  append: false,
-  create: false,
-  createNew: false,
-  truncate: false,
-  direct: false,
-};
-const writeFlags: OpenFlags = { ...readFlags, write: true };
+const readFlags = openFlags(parseMode("rb"), false);
+const writeFlags = openFlags(parseMode("r+b"), false);
 
 interface Pool {
   backend: DenoBackend;

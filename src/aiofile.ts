@@ -4,12 +4,7 @@
  * @module
  */
 
-import type {
-  BackendFile,
-  BackendName,
-  OpenFlags,
-  OpenTarget,
-} from "../impl/backend.ts";
+import type { BackendFile, BackendName, OpenTarget } from "../impl/backend.ts";
 import {
   type Context,
   defaultContext,
@@ -22,7 +17,7 @@ import {
 } from "./context.ts";
 import { type TextCodec, textCodec } from "./encoding.ts";
 import { AIOError, normalizeError, notOpen } from "./errors.ts";
-import { type FileMode, parseMode } from "./mode.ts";
+import { type FileMode, openFlags, parseMode } from "./mode.ts";
 import { SMALL_RESULT_MAX, SmallResults } from "./small_results.ts";
 import type { ByteReadable } from "./chunks.ts";
 import {
@@ -123,18 +118,6 @@ function roundUp(n: number, multiple: number): number {
 const SIZE_QUERY_ABOVE = 1 << 20;
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
-
-function toFlags(mode: FileMode, direct: boolean): OpenFlags {
-  return {
-    read: mode.readable,
-    write: mode.writable,
-    append: mode.appending,
-    create: mode.truncating || mode.appending,
-    createNew: mode.created,
-    truncate: mode.truncating,
-    direct,
-  };
-}
 
 function pathOf(file: string | URL): string {
   if (typeof file === "string") {
@@ -243,7 +226,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     this.#codec = this.mode.binary ? undefined : codec;
     this.encoding = codec.encoding;
     this.#context = context;
-    const flags = toFlags(this.mode, direct);
+    const flags = openFlags(this.mode, direct);
     if (file instanceof Deno.FsFile) {
       this.name = "<Deno.FsFile>";
       this.#target = { kind: "fsfile", file, name: this.name, flags };
@@ -405,19 +388,26 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     };
     fileInternals.encode = (afp, data) => afp.#encode(data);
     fileInternals.ownReads = (afp) => {
-      const readBytes = (size: number, offset: number) =>
-        afp.#canReadSmall(size, offset)
-          ? afp.#readSmall(size, offset, false)
-          : afp.readBytes(size, offset);
+      // `read`, or `atEnd` where an O_DIRECT file ends unaligned before `offset`.
+      const unlessPastEnd = <T>(
+        offset: number,
+        atEnd: T,
+        read: () => Promise<T>,
+      ): Promise<T> =>
+        afp.#pastDirectEnd(offset)?.then((past) => past ? atEnd : read()) ??
+          read();
       return {
         readBytes: (size, offset) =>
-          afp.#pastDirectEnd(offset)?.then((past) =>
-            past ? new Uint8Array(0) : readBytes(size, offset)
-          ) ?? readBytes(size, offset),
+          unlessPastEnd(
+            offset,
+            new Uint8Array(0),
+            () =>
+              afp.#canReadSmall(size, offset)
+                ? afp.#readSmall(size, offset, false)
+                : afp.readBytes(size, offset),
+          ),
         readInto: (into, offset) =>
-          afp.#pastDirectEnd(offset)?.then((past) =>
-            past ? 0 : afp.#readInto(into, offset)
-          ) ?? afp.#readInto(into, offset),
+          unlessPastEnd(offset, 0, () => afp.#readInto(into, offset)),
       };
     };
     fileInternals.bytesOf = (afp, data) =>

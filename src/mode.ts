@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { OpenFlags } from "../impl/backend.ts";
+
 /**
  * A mode string parsed into what it allows.
  *
@@ -81,4 +83,17 @@ function invalid(mode: string): TypeError {
       JSON.stringify(mode)
     }: use one of r, w, a, x, optionally followed by + and b (for example "r", "rb", "w+", "ab+")`,
   );
+}
+
+/** What a backend opens for a mode: `direct` adds `O_DIRECT`. */
+export function openFlags(mode: FileMode, direct: boolean): OpenFlags {
+  return {
+    read: mode.readable,
+    write: mode.writable,
+    append: mode.appending,
+    create: mode.truncating || mode.appending,
+    createNew: mode.created,
+    truncate: mode.truncating,
+    direct,
+  };
 }

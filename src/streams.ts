@@ -34,10 +34,9 @@ export interface ByteSource {
   /**
    * Reads the next bytes straight into `into` (the memory of a BYOB reader's
    * view, which no reader can reach until it is delivered) and delivers how
-   * many, 0 at the end. Without it, `nextRead` serves BYOB readers too,
-   * through a copy.
+   * many, 0 at the end.
    */
-  readInto?(into: Uint8Array, deliver: Deliver<number>): Promise<void>;
+  readInto(into: Uint8Array, deliver: Deliver<number>): Promise<void>;
 }
 
 /**
@@ -56,7 +55,8 @@ export function readableFrom(
     type: "bytes",
     pull(controller) {
       const request = controller.byobRequest;
-      if (source.readInto !== undefined && request?.view) {
+      // Only a BYOB read makes a request (no `autoAllocateChunkSize`).
+      if (request?.view) {
         const { buffer, byteOffset, byteLength } = request.view;
         return source.readInto(
           new Uint8Array(buffer, byteOffset, byteLength),
@@ -70,13 +70,8 @@ export function readableFrom(
       }
       return source.nextRead((bytes) => {
         if (cancelled) return false;
-        if (bytes.length === 0) {
-          controller.close();
-          // A BYOB read waiting on a closed stream ends once given back empty.
-          controller.byobRequest?.respond(0);
-        } else {
-          controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
-        }
+        if (bytes.length === 0) controller.close();
+        else controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
         return true;
       });
     },

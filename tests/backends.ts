@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import { type BackendName, type Context, createContext } from "../mod.ts";
-import { BACKEND_NAMES } from "../impl/backend.ts";
+import { BACKEND_NAMES, type OpenFlags } from "../impl/backend.ts";
+import { openFlags, parseMode } from "../src/mode.ts";
 import { unavailableReason } from "../impl/select.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
 
@@ -67,15 +68,10 @@ export function isExt4(dir: string): boolean {
   return new TextDecoder().decode(stdout).trim() === "ef53";
 }
 
-/** Open flags of a file opened for reading only (`direct` added by each test). */
-export const READ_ONLY = {
-  read: true,
-  write: false,
-  append: false,
-  create: false,
-  createNew: false,
-  truncate: false,
-} as const;
+/** Open flags of a file opened for reading only, with `O_DIRECT` or not. */
+export function readOnly(direct: boolean): OpenFlags {
+  return openFlags(parseMode("r"), direct);
+}
 
 /** The bytes of `chunks`, one after another, in one new buffer. */
 export function joinBytes(chunks: readonly Uint8Array[]): Uint8Array {

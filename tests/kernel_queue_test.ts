@@ -28,7 +28,7 @@ import { loadLibc } from "../ffi/libc.ts";
 import { type AioCalls, LIBAIO_SYMBOLS, libaioPaths } from "../ffi/libaio.ts";
 import { loadLibrary } from "../ffi/load.ts";
 import { report, runFixture, type RunResult, show } from "./subprocess.ts";
-import { backendTest, isExt4, READ_ONLY, withTempDir } from "./backends.ts";
+import { backendTest, isExt4, readOnly, withTempDir } from "./backends.ts";
 
 const LINUX = { only: ["linux"] } as const;
 /** The kernel-queue backends, which share impl/ring.ts. */
@@ -974,7 +974,7 @@ backendTest(
       kind: "path",
       path,
       // O_DIRECT completes through the eventfd, not inline.
-      flags: { ...READ_ONLY, direct: true },
+      flags: readOnly(true),
     });
     const reads = Array.from({ length: 64 }, (_, i) => {
       const into = new Uint8Array(4096);
@@ -1020,12 +1020,12 @@ backendTest(
     const direct = await queue.open({
       kind: "path",
       path,
-      flags: { ...READ_ONLY, direct: true },
+      flags: readOnly(true),
     });
     const buffered = await queue.open({
       kind: "path",
       path,
-      flags: { ...READ_ONLY, direct: false },
+      flags: readOnly(false),
     });
     const readAll = async (file: typeof direct) => {
       const reads = Array.from({ length: blocks }, (_, i) => {
@@ -1080,7 +1080,7 @@ backendTest(
     const file = await queue.open({
       kind: "path",
       path,
-      flags: { ...READ_ONLY, direct: true },
+      flags: readOnly(true),
     });
     try {
       await file.read(new Uint8Array(4096), 0); // woken by a completion

@@ -16,7 +16,7 @@ import { loadLibc } from "../ffi/libc.ts";
 import { loadUring, type UringCalls } from "../ffi/uring.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
 import { unavailableReason } from "../impl/select.ts";
-import { READ_ONLY, withTempDir } from "./backends.ts";
+import { readOnly, withTempDir } from "./backends.ts";
 
 const reason = unavailableReason("uring");
 const BLOCKS = 64;
@@ -71,7 +71,7 @@ async function readDirect(
     const file = await backend.open({
       kind: "path",
       path,
-      flags: { ...READ_ONLY, direct: true },
+      flags: readOnly(true),
     });
     try {
       const reads = Array.from({ length: BLOCKS }, (_, i) => {

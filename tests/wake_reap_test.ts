@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { RingBackend, type RingFile, WAKE_REAP_FIRST } from "../impl/ring.ts";
 import type { CompletionWake } from "../impl/wake.ts";
 import type { Libc } from "../ffi/libc.ts";
-import { READ_ONLY, withTempDir } from "./backends.ts";
+import { readOnly, withTempDir } from "./backends.ts";
 
 /** The C calls the queue makes outside its kernel (an eventfd, its close). */
 const FAKE_LIBC = {
@@ -123,7 +123,7 @@ async function withQueue(
       const file = await queue.open({
         kind: "path",
         path,
-        flags: { ...READ_ONLY, direct: false },
+        flags: readOnly(false),
       });
       try {
         await use(
