@@ -16,6 +16,8 @@
  *
  * If anything is missing (a Deno whose `node:net` cannot adopt a descriptor, a
  * second ring refused), `create` says why and the backend keeps the pool wake.
+ * If the relay fails later (its ring refuses to be armed, or the socket
+ * errors), the pool wake takes over, for good, and `name` says `"pool"`.
  *
  * @module
  */
@@ -31,7 +33,7 @@ import {
 } from "../ffi/uring.ts";
 import { setU64 } from "./ring.ts";
 import { errnoName, mapRings, type Rings } from "./uring_rings.ts";
-import { type CompletionWake, PoolWake } from "./wake.ts";
+import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
 
 const O_CLOEXEC = 0o2000000;
 const EINTR = 4;
@@ -42,7 +44,6 @@ const NO_OFFSET = 0xffff_ffff_ffff_ffffn;
 
 /** Relays eventfd signals to a pipe watched by Deno's event loop. */
 export class RelayWake implements CompletionWake {
-  readonly name = "relay" as const;
   readonly #calls: UringCalls;
   readonly #eventfd: number;
   readonly #socket: Socket;
@@ -55,6 +56,8 @@ export class RelayWake implements CompletionWake {
   readonly #counter = fixedMemory(BigUint64Array, 8);
   readonly #byte = fixedMemory(Uint8Array, 8);
   #armed: (() => void) | undefined;
+  /** Set when the relay failed and the pool wake took over. */
+  #failed = false;
 
   private constructor(
     libc: Libc,
@@ -74,6 +77,11 @@ export class RelayWake implements CompletionWake {
     pipe.socket.on("data", () => this.#wake());
     pipe.socket.on("error", () => this.#fail());
     pipe.socket.unref();
+  }
+
+  /** `"relay"`, or `"pool"` once the relay has failed and the pool wake serves. */
+  get name(): WakeName {
+    return this.#failed ? "pool" : "relay";
   }
 
   /**
@@ -200,6 +208,7 @@ export class RelayWake implements CompletionWake {
    * the queue reaps and arms again.
    */
   #fail(): void {
+    this.#failed = true;
     this.#closeRing();
     this.#socket.unref();
     const armed = this.#armed;

@@ -139,6 +139,52 @@ uringTest(
 );
 
 uringTest(
+  "a relay whose ring stops taking requests hands over to the pool wake, and every read completes",
+  async () => {
+    let relayRing = -1;
+    let relayEnters = 0;
+    const backend = backendWith({}, (calls) => ({
+      ...calls,
+      setup(entries, params) {
+        const fd = calls.setup(entries, params);
+        if (entries === 2) relayRing = fd; // the backend's ring has SLOTS entries
+        return fd;
+      },
+      enter(fd, toSubmit, minComplete, flags) {
+        // Every arm is refused (EINVAL: not transient).
+        if (fd === relayRing) {
+          relayEnters++;
+          return -22;
+        }
+        return calls.enter(fd, toSubmit, minComplete, flags);
+      },
+    }));
+    // Without the hand-over, a read would never complete: fail rather than hang
+    // (the backend is then left open, which the test's sanitizers report too).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error("a read never completed")),
+        10_000,
+      );
+    });
+    try {
+      // The first arm fails over; later ones go to the pool wake directly.
+      await Promise.race([readDirect(backend, () => {}), deadline]);
+      await Promise.race([readDirect(backend, () => {}), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+    try {
+      assert.equal(relayEnters, 1, "the failed relay was tried again");
+      assert.equal(backend.wakeName, "pool");
+    } finally {
+      await backend.close();
+    }
+  },
+);
+
+uringTest(
   "closing with reads in flight settles them, then releases the rings, the pipe and the eventfd",
   async () => {
     const before = openDescriptors();
