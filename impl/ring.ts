@@ -87,10 +87,10 @@ export const DIRECT_SUBMIT_EVERY = 8;
  * submission reaps the rest inline (or, if no request came, a macrotask later).
  * The device, idle since it completed the batch, gets work again after a few
  * promise chains rather than after all of them (with a batch of 32 reaped at
- * once, the first new request reached it 30-45 µs after the wake). Random 4 KiB `O_DIRECT` reads at
- * QD32 went from 0.79x to 0.85x of fio's IOPS on `uring` and from 0.77x to
- * 0.80x on `linux` (8-10 alternating rounds each); reaping 2, 3, 6 or 8 first did
- * not help; QD1 and QD128 measured alike.
+ * once, the first new request reached it 30-45 µs after the wake). Random
+ * 4 KiB `O_DIRECT` reads at QD32 went from 0.79x to 0.85x of fio's IOPS on
+ * `uring` and from 0.77x to 0.80x on `linux` (8-10 alternating rounds each);
+ * reaping 1, 2, 3, 6 or 8 first did not help; QD1 and QD128 measured alike.
  */
 export const WAKE_REAP_FIRST = 4;
 
