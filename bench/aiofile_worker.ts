@@ -29,6 +29,8 @@ export type WorkerRequest =
     readonly workloadId: string;
     readonly files: BenchFiles;
     readonly seconds: number;
+    /** Reads with `readInto` into reused buffers rather than `read`. */
+    readonly readInto?: boolean;
   }
   | { readonly close: true };
 
@@ -45,13 +47,14 @@ async function measure(
   workloadId: string,
   files: BenchFiles,
   seconds: number,
+  readInto: boolean,
 ): Promise<Tally> {
   const workload = WORKLOADS.find((w) => w.id === workloadId);
   if (workload === undefined) throw new Error(`no workload ${workloadId}`);
   context ??= createContext({ backend });
   if (workload.kind !== "lines") {
     return await measurePositional(
-      aiofileOpener(context),
+      aiofileOpener(context, readInto),
       workload,
       files,
       seconds,
@@ -83,7 +86,10 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
       reply = { closed: true };
     } else {
       const { backend, workloadId, files, seconds } = request;
-      reply = { tally: await measure(backend, workloadId, files, seconds) };
+      const readInto = request.readInto ?? false;
+      reply = {
+        tally: await measure(backend, workloadId, files, seconds, readInto),
+      };
     }
   } catch (error) {
     reply = {

@@ -93,10 +93,17 @@ function inProcess(
   };
 }
 
+/**
+ * `AIOFile` on `backend`, in a worker of its own; with `readInto`, its reads
+ * go into reused buffers (random reads only).
+ */
 function aiofileParticipant(
   backend: (typeof BACKEND_NAMES)[number],
+  readInto = false,
 ): Participant {
-  const name = `AIOFile [${backend}]`;
+  const name = readInto
+    ? `AIOFile.readInto [${backend}]`
+    : `AIOFile [${backend}]`;
   const reason = unavailableReason(backend);
   if (reason !== undefined) {
     return {
@@ -136,6 +143,8 @@ function aiofileParticipant(
     missing: (workload) =>
       workload.direct && !direct
         ? `n/a: the ${backend} backend has no O_DIRECT`
+        : readInto && workload.kind !== "randread"
+        ? "n/a: the readInto rows measure random reads"
         : undefined,
     async measure(workload, files, seconds) {
       const reply = await ask({
@@ -143,6 +152,7 @@ function aiofileParticipant(
         workloadId: workload.id,
         files,
         seconds,
+        readInto,
       });
       return (reply as { tally: Tally }).tally;
     },
@@ -208,7 +218,8 @@ export function participants(): {
     node,
     fio,
     participants: [
-      ...BACKEND_NAMES.map(aiofileParticipant),
+      ...BACKEND_NAMES.map((backend) => aiofileParticipant(backend)),
+      ...BACKEND_NAMES.map((backend) => aiofileParticipant(backend, true)),
       inProcess(
         "Deno.FsFile, one handle",
         fsFileOpener,

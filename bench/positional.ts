@@ -110,14 +110,27 @@ export async function measurePositional(
   }
 }
 
-/** `AIOFile` through `context`: `read(length, offset)` and `write(data, offset)`. */
-export function aiofileOpener(context: Context): OpenPositional {
-  return async (path, { write, truncate, direct }) => {
+/**
+ * `AIOFile` through `context`: `read(length, offset)` (a new buffer per read)
+ * or, with `readInto`, `readInto(buffer, offset)` into one buffer per window
+ * slot; `write(data, offset)`.
+ */
+export function aiofileOpener(
+  context: Context,
+  readInto = false,
+): OpenPositional {
+  return async (path, { write, truncate, direct, depth, block }) => {
     const mode = truncate ? "w+b" : write ? "r+b" : "rb";
     const afp = await AIOFile.open(path, mode, { context, direct });
+    const buffers = readInto
+      ? Array.from({ length: depth }, () => new Uint8Array(block))
+      : [];
     return {
       maxDepth: Infinity,
-      read: (_slot, offset, length) => afp.read(length, offset),
+      read: readInto
+        ? (slot, offset, length) =>
+          afp.readInto(buffers[slot].subarray(0, length), offset)
+        : (_slot, offset, length) => afp.read(length, offset),
       write: (_slot, offset, data) => afp.write(data, offset),
       sync: () => afp.fsync(),
       close: () => afp.close(),

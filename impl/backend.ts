@@ -26,6 +26,15 @@ export const BACKEND_NAMES: readonly BackendName[] = [
   "deno",
 ];
 
+/**
+ * The most bytes one request of a backend reads or writes: Linux moves at most
+ * this much in one `read`/`write` call (`MAX_RW_COUNT`, 2 GiB less a page), and
+ * io_uring's request length has 32 bits. `AIOFile` splits larger reads and
+ * writes into requests of at most this size, so that a short count means the
+ * end of the file, never the kernel's cap.
+ */
+export const MAX_REQUEST_BYTES = 0x7ffff000;
+
 /** How to open a file, derived from its mode. */
 export interface OpenFlags {
   /** Open for reading. */
@@ -70,15 +79,27 @@ export interface BackendFile {
    */
   readonly alignment?: number;
   /**
-   * Reads of up to this many bytes never hand `into` to the kernel or to
-   * another thread: the backend reads into memory of its own and copies into
-   * `into` once the read is over, so `into` may share its `ArrayBuffer` with
-   * memory the caller already holds. Default 0.
+   * What {@linkcode read} does with the memory of `into`:
+   *
+   * - `"library"` (the default): hands it to the kernel or to another thread,
+   *   which keep its raw address, so it must be memory no caller can transfer
+   *   or resize until the read settles;
+   * - `"copied"`: reads into memory of its own and copies into `into` once the
+   *   read is over, so any buffer will do;
+   * - `"held"`: its calls hold the memory themselves until they end (Deno's own
+   *   ops keep the `ArrayBuffer`'s backing store alive), so any fixed-length
+   *   `ArrayBuffer` will do.
    */
-  readonly copiedReadMax?: number;
-  /** Reads at `offset` into `into`; resolves to the bytes read (0 at end of file, may be short). */
+  readonly readMemory?: "library" | "copied" | "held";
+  /**
+   * Reads at `offset` into `into`; resolves to the bytes read (0 at end of
+   * file, may be short). `into` holds at most {@linkcode MAX_REQUEST_BYTES}.
+   */
   read(into: Uint8Array, offset: number): Promise<number>;
-  /** Writes `data` at `offset`; resolves to the bytes written (may be short). */
+  /**
+   * Writes `data` at `offset`; resolves to the bytes written (may be short).
+   * `data` holds at most {@linkcode MAX_REQUEST_BYTES}.
+   */
   write(data: Uint8Array, offset: number): Promise<number>;
   /**
    * Writes all of `data` at `offset` on this thread before returning, when this

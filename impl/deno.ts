@@ -103,6 +103,8 @@ async function statOrUndefined(
 }
 
 class DenoFile implements BackendFile {
+  /** Deno's read op holds the backing store of the buffer it reads into. */
+  readonly readMemory = "held";
   readonly #idle: Deno.FsFile[];
   readonly #all: Deno.FsFile[];
   readonly #waiting: ((file: Deno.FsFile) => void)[] = [];

@@ -16,11 +16,10 @@
  *   has nothing armed, so it exits.
  * - **Memory.** The kernel only sees memory the library owns: the backend's own
  *   arrays, and the buffers `AIOFile` allocates for reads and copies for writes,
- *   each held by its request until the completion is reaped. Reads of up to
- *   {@linkcode BOUNCE_SIZE} bytes go into a bounce buffer of the backend's and are
- *   copied out (`bounce.ts`); `O_DIRECT` requests use an aligned buffer of the
- *   backend's, copied in and out and reused once the request is over
- *   (`aligned.ts`).
+ *   each held by its request until the completion is reaped (a caller's
+ *   buffer for `readInto` is staged by `AIOFile`, src/staging.ts). `O_DIRECT`
+ *   requests use an aligned buffer of the backend's, copied in and out and
+ *   reused once the request is over (`aligned.ts`).
  * - **`O_DIRECT` submissions** go to the kernel every
  *   {@linkcode DIRECT_SUBMIT_EVERY} requests rather than once per tick, so that
  *   the device starts on them while the tick goes on.
@@ -45,12 +44,12 @@ import { errorFromErrno } from "../src/errors.ts";
 import { Semaphore } from "../src/semaphore.ts";
 import { Preallocation } from "./preallocation.ts";
 import { EarlyWriteback } from "./early_writeback.ts";
-import { BOUNCE_SIZE, BouncePool } from "./bounce.ts";
 import {
   type Backend,
   type BackendFile,
   type BackendName,
   CannotServe,
+  MAX_REQUEST_BYTES,
   type OpenTarget,
 } from "./backend.ts";
 import {
@@ -192,8 +191,6 @@ export abstract class RingBackend implements Backend {
   #closed = false;
   /** Aligned buffers for `O_DIRECT` requests. */
   readonly alignedBuffers: AlignedBuffers;
-  /** Bounce buffers of small buffered reads (impl/bounce.ts). */
-  readonly bounceBuffers: BouncePool = new BouncePool();
 
   /** @param libc The loaded C library. */
   constructor(libc: Libc) {
@@ -368,6 +365,14 @@ export abstract class RingBackend implements Backend {
         .then(() => this.submit(file, op, buffer, offset, nowait, fallback));
     }
     const length = buffer?.length ?? 0;
+    if (length > MAX_REQUEST_BYTES) {
+      // A length past 32 bits would wrap in an SQE: refuse, never truncate.
+      return Promise.reject(
+        new RangeError(
+          `A request of ${length} bytes is larger than ${MAX_REQUEST_BYTES}`,
+        ),
+      );
+    }
     let address = 0n;
     if (length > 0) {
       // A typed array of up to 64 bytes lives on the V8 heap; asking for its
@@ -577,8 +582,8 @@ export class RingFile implements BackendFile {
   readonly fd: number;
   readonly path: string;
   readonly endOnShortRead = true;
-  /** Small reads go through bounce buffers; `O_DIRECT` reads through aligned ones. */
-  readonly copiedReadMax = BOUNCE_SIZE;
+  /** `O_DIRECT` reads go through aligned buffers of the backend's and are copied. */
+  readonly readMemory: "library" | "copied";
   readonly alignment: number;
   readonly #ring: RingBackend;
   readonly #threads: ThreadFile;
@@ -606,6 +611,7 @@ export class RingFile implements BackendFile {
     this.path = path;
     this.#threads = threads;
     this.alignment = direct?.offset ?? 1;
+    this.readMemory = direct === undefined ? "library" : "copied";
     this.#memoryAlignment = direct?.memory ?? 1;
     this.#nowait = how.nowaitReads && direct === undefined;
     this.#inlineWrites = how.inlineWrites && direct === undefined;
@@ -645,35 +651,7 @@ export class RingFile implements BackendFile {
 
   read(into: Uint8Array, offset: number): Promise<number> {
     if (this.alignment !== 1) return this.#readDirect(into, offset);
-    if (into.length <= BOUNCE_SIZE) return this.#readBounced(into, offset);
     return this.#readBuffered(into, offset);
-  }
-
-  /** A small read through a bounce buffer of the backend's (impl/bounce.ts). */
-  #readBounced(into: Uint8Array, offset: number): Promise<number> {
-    if (isDetached(into)) return Promise.reject(transferredResult());
-    const pool = this.#ring.bounceBuffers;
-    const bounce = pool.take();
-    const target = into.length === BOUNCE_SIZE
-      ? bounce
-      : bounce.subarray(0, into.length);
-    // The bounce buffer goes back once the request is over (reaped, or refused
-    // before the kernel saw it), whether it succeeded or not.
-    return this.#readBuffered(target, offset).then(
-      (n) => {
-        try {
-          if (isDetached(into)) throw transferredResult();
-          into.set(n === target.length ? target : target.subarray(0, n));
-        } finally {
-          pool.give(bounce);
-        }
-        return n;
-      },
-      (error) => {
-        pool.give(bounce);
-        throw error;
-      },
-    );
   }
 
   #readBuffered(into: Uint8Array, offset: number): Promise<number> {
@@ -824,18 +802,4 @@ export class RingFile implements BackendFile {
     }
     if (this.#preallocation.shouldTrim(size)) this.#threads.truncateNow(size);
   }
-}
-
-function isDetached(bytes: Uint8Array): boolean {
-  return (bytes.buffer as ArrayBuffer).detached;
-}
-
-/**
- * Results of small reads share memory (src/small_results.ts): one transferred
- * by its caller takes the others' with it.
- */
-function transferredResult(): TypeError {
-  return new TypeError(
-    "The memory of this read's result was transferred while the read was in flight: slice() a result before transferring its buffer",
-  );
 }

@@ -4,7 +4,12 @@
  * @module
  */
 
-import type { BackendFile, BackendName, OpenTarget } from "../impl/backend.ts";
+import {
+  type BackendFile,
+  type BackendName,
+  MAX_REQUEST_BYTES,
+  type OpenTarget,
+} from "../impl/backend.ts";
 import {
   type Context,
   defaultContext,
@@ -18,7 +23,7 @@ import {
 import { type TextCodec, textCodec } from "./encoding.ts";
 import { AIOError, normalizeError, notOpen } from "./errors.ts";
 import { type FileMode, openFlags, parseMode } from "./mode.ts";
-import { SMALL_RESULT_MAX, SmallResults } from "./small_results.ts";
+import { STAGED_READ_MAX, stagingBuffers } from "./staging.ts";
 import type { ByteReadable } from "./chunks.ts";
 import {
   asBytes,
@@ -71,8 +76,8 @@ export const fileInternals = {} as {
   /** The bytes `afp.write(data)` would write; throws `TypeError` for the wrong type. */
   encode<M extends string>(afp: AIOFile<M>, data: unknown): Uint8Array;
   /**
-   * `afp`'s bytes for the library's own readers: each result in a buffer of its
-   * own, never shared with results handed to callers (src/small_results.ts).
+   * `afp`'s bytes for the library's own readers, whose `readInto` buffers no
+   * caller can reach while a read runs: they go to the kernel as they are.
    */
   ownReads<M extends string>(afp: AIOFile<M>): ByteReadable;
   /**
@@ -182,8 +187,6 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   #opening: Promise<this> | undefined;
   #closing: Promise<void> | undefined;
   #file: BackendFile | undefined;
-  /** Shared buffers of small results (src/small_results.ts), made at first use. */
-  #smallResults: SmallResults | undefined;
   #owner: Context | undefined;
   #backend: BackendName | undefined;
   #active = 0;
@@ -191,6 +194,11 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   #writes = 0;
   /** Writes in flight: a sync waits for those issued before it. */
   readonly #writing = new Set<Promise<number>>();
+  /**
+   * The last write of an append mode while it runs: appends go one after
+   * another, in call order (the file, not the offset, says where they land).
+   */
+  #lastAppend: Promise<number> | undefined;
   /** A failed write issued by a helper that has not told its caller yet. */
   #deferred: { error: unknown } | undefined;
   #syncedWrites = 0;
@@ -284,8 +292,8 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     this.#state = "opening";
     try {
       const context = this.#context ?? defaultContext();
-      const { backend, file } = await openWith(context, this.#target);
       this.#owner = context;
+      const { backend, file } = await openWith(context, this.#target);
       this.#file = file;
       this.#backend = backend;
       if (this.#state === "opening") this.#state = "open";
@@ -303,10 +311,23 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * such as those in `/proc`, included). Text modes decode strictly: a range that
    * cuts a character rejects with a `TypeError`.
    *
-   * A binary result of up to 4 KiB may be a view of an `ArrayBuffer` shared
-   * with other results of this file (its `byteOffset` then not 0), where the
-   * backend reads into memory of its own and copies in: `slice()` it before
-   * transferring its `buffer`.
+   * A binary result owns its memory: its `byteOffset` is 0 and its `buffer`
+   * holds exactly its bytes, shared with nothing else. To read into memory you
+   * already have, without allocating, use {@linkcode readInto}.
+   *
+   * @example Read a range, or the whole file
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "Hello world");
+   * await using afp = await AIOFile.open(path, "rb");
+   * const bytes = await afp.read(5, 6);
+   * assert.equal(new TextDecoder().decode(bytes), "world");
+   * assert.equal(bytes.buffer.byteLength, 5); // its own memory
+   * assert.equal((await afp.read()).length, 11);
+   * ```
    */
   read(size = -1, offset = 0): Promise<DataOf<M>> {
     if (this.#codec === undefined && this.#canReadSmall(size, offset)) {
@@ -332,6 +353,55 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       checkNonNegative("offset", offset);
       this.#requireReadable();
     });
+  }
+
+  /**
+   * Reads at `offset` into `target`, memory you own (any `Uint8Array`, a view
+   * at a non-zero offset too), until it is full or the file ends; resolves to
+   * the bytes read, fewer than `target.length` only at the end of the file. It
+   * allocates nothing: a loop can read into one buffer over and over, in every
+   * mode. The bytes of `target` past what was read are left as they were.
+   *
+   * The kernel never sees `target` itself: backends that hand memory to the
+   * kernel or to another thread read into buffers of the library's own and
+   * copy in once the read is over, so transferring or resizing `target`'s
+   * buffer meanwhile cannot corrupt memory (the read then rejects with a
+   * `TypeError`). On an `O_DIRECT` file the offset and `target.length` follow
+   * the device's alignment, as for {@linkcode read}.
+   *
+   * @example Read a file in pieces into one buffer
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeFile(path, new Uint8Array(10_000).fill(7));
+   * await using afp = await AIOFile.open(path, "rb");
+   * const buffer = new Uint8Array(4096);
+   * let total = 0;
+   * for (let n; (n = await afp.readInto(buffer, total)) > 0;) total += n;
+   * assert.equal(total, 10_000);
+   * ```
+   */
+  readInto(target: Uint8Array, offset = 0): Promise<number> {
+    if (
+      target instanceof Uint8Array && this.#canReadSmall(target.length, offset)
+    ) {
+      return this.#readIntoSmall(target, offset);
+    }
+    return this.#do(
+      "read",
+      (file) => this.#readIntoTarget(file, target, 0, offset),
+      () => {
+        if (!(target instanceof Uint8Array)) {
+          throw new TypeError(
+            `target must be a Uint8Array, got ${describeValue(target)}`,
+          );
+        }
+        checkNonNegative("offset", offset);
+        this.#requireReadable();
+      },
+    );
   }
 
   /**
@@ -401,13 +471,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
           unlessPastEnd(
             offset,
             new Uint8Array(0),
-            () =>
-              afp.#canReadSmall(size, offset)
-                ? afp.#readSmall(size, offset, false)
-                : afp.readBytes(size, offset),
+            () => afp.readBytes(size, offset),
           ),
         readInto: (into, offset) =>
-          unlessPastEnd(offset, 0, () => afp.#readInto(into, offset)),
+          unlessPastEnd(offset, 0, () => afp.#readIntoOwn(into, offset)),
       };
     };
     fileInternals.bytesOf = (afp, data) =>
@@ -444,6 +511,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     if (
       this.#state !== "open" || file?.writeInline === undefined ||
       !this.mode.writable || bytes.length === 0 ||
+      this.#lastAppend !== undefined || // appends land in call order
       typeof offset !== "number" || !(offset >= 0) ||
       !Number.isSafeInteger(offset)
     ) {
@@ -524,7 +592,21 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * the same and `close()` rejects with the sync's error.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    if (this.#closing === undefined) {
+      // The context counts the close from this call on, so a context closed
+      // after it waits for the final sync and the release of the descriptor.
+      const owner = this.#state === "new" ? undefined : this.#owner;
+      let admitted: Context | undefined;
+      try {
+        if (owner !== undefined) enterOperation(owner);
+        admitted = owner;
+      } catch {
+        // The context is closing already: the close goes on without it.
+      }
+      this.#closing = this.#close(admitted).finally(() => {
+        if (admitted !== undefined) leaveOperation(admitted);
+      });
+    }
     return this.#closing;
   }
 
@@ -533,7 +615,8 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     return this.close();
   }
 
-  async #close(): Promise<void> {
+  /** @param admitted The context that counts this close, if it does. */
+  async #close(admitted: Context | undefined): Promise<void> {
     if (this.#opening !== undefined) await this.#opening.catch(() => {});
     const file = this.#file;
     this.#state = "closing";
@@ -547,11 +630,11 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     let failure: unknown;
     if (this.#writes !== this.#syncedWrites) {
       try {
-        enterOperation(this.#owner!);
+        if (admitted === undefined) enterOperation(this.#owner!);
         try {
           await this.#request(() => file.fsync());
         } finally {
-          leaveOperation(this.#owner!);
+          if (admitted === undefined) leaveOperation(this.#owner!);
         }
       } catch (error) {
         // EINVAL: a special file (a pipe, a character device) that cannot be synced.
@@ -674,51 +757,75 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   }
 
   /**
-   * {@linkcode readBytes} for a checked small read on an open file, with as few
-   * promises as the work needs: the same accounting as {@linkcode #do}.
+   * One read request as an operation of this open file, with as few promises
+   * as the work needs (the accounting of {@linkcode #do}): a free turn is taken
+   * here and given back once the request settles, saving the promise
+   * `requestWith` would add; otherwise the request waits its turn there.
+   * `finish` completes the operation from the bytes read; `failed` runs when
+   * the request fails.
    */
-  #readSmall(size: number, offset: number, shared = true): Promise<Uint8Array> {
+  #quickRead<T>(
+    into: Uint8Array,
+    offset: number,
+    finish: (file: BackendFile, n: number) => T | Promise<T>,
+    failed?: () => void,
+  ): Promise<T> {
     const file = this.#file!;
     const owner = this.#owner!;
     try {
       enterOperation(owner);
     } catch (error) {
+      failed?.();
       return Promise.reject(error);
     }
     this.#active++;
-    // The backend copies small reads in once they are over: the result may then
-    // share memory with others (src/small_results.ts).
-    const buffer =
-      shared && size <= SMALL_RESULT_MAX && size <= (file.copiedReadMax ?? 0)
-        ? (this.#smallResults ??= new SmallResults()).take(size)
-        : new Uint8Array(size);
-    // A free turn is taken here and given back below, saving the promise
-    // `requestWith` would add; otherwise the request waits its turn there.
     const turn = takeRequestTurn(owner);
     let request: Promise<number>;
     try {
       request = turn
-        ? file.read(buffer, offset)
-        : requestWith(owner, () => file.read(buffer, offset));
+        ? file.read(into, offset)
+        : requestWith(owner, () => file.read(into, offset));
     } catch (error) {
       request = Promise.reject(error);
     }
+    const fail = (error: unknown): never => {
+      this.#leave(owner);
+      throw normalizeError(error, "read", this.name);
+    };
     return request.then(
       (n) => {
         if (turn) giveRequestTurn(owner);
-        if (n === size) {
-          this.#leave(owner);
-          return buffer;
+        let result: T | Promise<T>;
+        try {
+          result = finish(file, n);
+        } catch (error) {
+          return fail(error);
         }
-        return this.#finishShortRead(file, buffer, n, offset).finally(() =>
-          this.#leave(owner)
-        );
+        if (!(result instanceof Promise)) {
+          this.#leave(owner);
+          return result;
+        }
+        return result.then((value) => {
+          this.#leave(owner);
+          return value;
+        }, fail);
       },
       (error) => {
         if (turn) giveRequestTurn(owner);
-        this.#leave(owner);
-        throw normalizeError(error, "read", this.name);
+        failed?.();
+        return fail(error);
       },
+    );
+  }
+
+  /** {@linkcode readBytes} for a checked small read on an open file. */
+  #readSmall(size: number, offset: number): Promise<Uint8Array> {
+    const buffer = new Uint8Array(size);
+    return this.#quickRead(
+      buffer,
+      offset,
+      (file, n) =>
+        n === size ? buffer : this.#finishShortRead(file, buffer, n, offset),
     );
   }
 
@@ -728,14 +835,69 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     n: number,
     offset: number,
   ): Promise<Uint8Array> {
-    try {
-      const got = n === 0 || file.endOnShortRead
+    const got = n === 0 || file.endOnShortRead
+      ? n
+      : await this.#fill(file, buffer, n, offset + n);
+    return got === buffer.length ? buffer : buffer.slice(0, got);
+  }
+
+  /** {@linkcode readInto} for a checked small read on an open file. */
+  #readIntoSmall(target: Uint8Array, offset: number): Promise<number> {
+    const file = this.#file!;
+    const rest = (file: BackendFile, n: number) =>
+      n === target.length || n === 0 || file.endOnShortRead
         ? n
-        : await this.#fill(file, buffer, n, offset + n);
-      return got === buffer.length ? buffer : buffer.slice(0, got);
-    } catch (error) {
-      throw normalizeError(error, "read", this.name);
+        : this.#readIntoTarget(file, target, n, offset + n);
+    if (!needsStaging(file, target)) {
+      return this.#quickRead(target, offset, (file, n) => {
+        checkTarget(target, n, this.name);
+        return rest(file, n);
+      });
     }
+    const stage = stagingBuffers.take(target.length);
+    return this.#quickRead(stage, offset, (file, n) => {
+      try {
+        copyRead(stage, n, target, 0, this.name);
+      } finally {
+        stagingBuffers.give(stage);
+      }
+      return rest(file, n);
+    }, () => stagingBuffers.give(stage));
+  }
+
+  /**
+   * Reads into `target` (the caller's memory) from index `from` (file position
+   * `position`) until it is full or the file ends; resolves to the bytes it
+   * holds. Where the backend would hand `target` to the kernel or another
+   * thread, it reads into staging buffers of the library's and copies in.
+   */
+  async #readIntoTarget(
+    file: BackendFile,
+    target: Uint8Array,
+    from: number,
+    position: number,
+  ): Promise<number> {
+    if (!needsStaging(file, target)) {
+      const got = await this.#fill(file, target, from, position);
+      checkTarget(target, got, this.name);
+      return got;
+    }
+    let got = from;
+    while (got < target.length) {
+      const want = Math.min(target.length - got, STAGED_READ_MAX);
+      const stage = stagingBuffers.take(want);
+      let n: number;
+      try {
+        const at = position + got - from;
+        n = await this.#request(() => file.read(stage, at));
+        copyRead(stage, n, target, got, this.name);
+      } finally {
+        stagingBuffers.give(stage);
+      }
+      got += n;
+      if (n === 0 || (n < want && file.endOnShortRead)) break;
+    }
+    return got;
   }
 
   #leave(owner: Context): void {
@@ -750,9 +912,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * Reads at `offset` into `into`, until it is full or the file ends; resolves
    * to the bytes read. `into` is a buffer of the library's own readers, or the
    * view of a BYOB read that a byte stream holds (its caller gave the buffer up
-   * to the stream): no caller can reach it while this runs.
+   * to the stream): no caller can reach it while this runs, so it goes to the
+   * backend as it is.
    */
-  #readInto(into: Uint8Array, offset: number): Promise<number> {
+  #readIntoOwn(into: Uint8Array, offset: number): Promise<number> {
     return this.#do("read", (file) => this.#fill(file, into, 0, offset), () => {
       checkNonNegative("offset", offset);
       this.#requireReadable();
@@ -811,8 +974,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   }
 
   /**
-   * Reads into `buffer` from index `from` (file position `position`) until it is
-   * full or a read returns 0 (end of file); resolves to the bytes it holds.
+   * Reads into `buffer` (the library's memory) from index `from` (file position
+   * `position`) until it is full or a read returns 0 (end of file), one
+   * request of at most {@linkcode MAX_REQUEST_BYTES} at a time; resolves to the
+   * bytes it holds.
    */
   async #fill(
     file: BackendFile,
@@ -822,7 +987,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   ): Promise<number> {
     let got = from;
     while (got < buffer.length) {
-      const into = buffer.subarray(got);
+      const into = buffer.subarray(
+        got,
+        Math.min(buffer.length, got + MAX_REQUEST_BYTES),
+      );
       const at = position + got - from;
       const n = await this.#request(() => file.read(into, at));
       got += n;
@@ -831,18 +999,37 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     return got;
   }
 
+  /**
+   * Writes all of `bytes` at `offset`; a sync waits for it. In append modes it
+   * waits for the append before it, so that appends land in call order.
+   */
   #write(
     file: BackendFile,
     bytes: Uint8Array,
     offset: number,
   ): Promise<number> {
-    const writing = this.#writeAll(file, bytes, offset);
-    const forget = () => this.#writing.delete(writing);
+    let writing: Promise<number>;
+    if (this.mode.appending) {
+      const write = () => this.#writeAll(file, bytes, offset);
+      const previous = this.#lastAppend;
+      writing = previous === undefined ? write() : previous.then(write, write);
+      this.#lastAppend = writing;
+    } else {
+      writing = this.#writeAll(file, bytes, offset);
+    }
+    const forget = () => {
+      this.#writing.delete(writing);
+      if (this.#lastAppend === writing) this.#lastAppend = undefined;
+    };
     this.#writing.add(writing);
     writing.then(forget, forget);
     return writing;
   }
 
+  /**
+   * Writes until every byte is written, one request of at most
+   * {@linkcode MAX_REQUEST_BYTES} at a time (the kernel's limit for one call).
+   */
   async #writeAll(
     file: BackendFile,
     bytes: Uint8Array,
@@ -850,12 +1037,63 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   ): Promise<number> {
     let done = 0;
     while (done < bytes.length) {
-      const rest = bytes.subarray(done);
-      const n = await this.#request(() => file.write(rest, offset + done));
+      const rest = bytes.subarray(
+        done,
+        Math.min(bytes.length, done + MAX_REQUEST_BYTES),
+      );
+      const at = offset + done;
+      const n = await this.#request(() => file.write(rest, at));
       if (n <= 0) throw new AIOError("EIO", 5, "write", this.name);
       this.#writes++;
       done += n;
     }
     return done;
+  }
+}
+
+/**
+ * Whether a read into the caller's `target` must go through a staging buffer:
+ * unless the backend copies into it itself, or holds its memory for the call
+ * (and `target`'s buffer is a plain, fixed-length `ArrayBuffer`), the kernel or
+ * another thread would write into memory the caller can transfer or resize.
+ */
+function needsStaging(file: BackendFile, target: Uint8Array): boolean {
+  switch (file.readMemory ?? "library") {
+    case "copied":
+      return false;
+    case "held": {
+      const buffer = target.buffer;
+      return !(buffer instanceof ArrayBuffer) || buffer.resizable;
+    }
+    default:
+      return true;
+  }
+}
+
+/**
+ * Copies the `n` bytes a read put into `stage` into `target` at `at`; throws a
+ * `TypeError` when `target` lost its memory while the read was in flight.
+ */
+function copyRead(
+  stage: Uint8Array,
+  n: number,
+  target: Uint8Array,
+  at: number,
+  name: string,
+): void {
+  if (n === 0) return;
+  checkTarget(target, at + n, name);
+  target.set(n === stage.length ? stage : stage.subarray(0, n), at);
+}
+
+/**
+ * Throws a `TypeError` when `target` no longer holds `length` bytes: its
+ * buffer was transferred or shrunk while a read into it was in flight.
+ */
+function checkTarget(target: Uint8Array, length: number, name: string): void {
+  if ((target.buffer as ArrayBuffer).detached || length > target.length) {
+    throw new TypeError(
+      `The target of a read of '${name}' was transferred or resized while the read was in flight`,
+    );
   }
 }

@@ -5,7 +5,6 @@
  */
 
 import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
-import { Semaphore } from "./semaphore.ts";
 import { checkNonNegative } from "./validate.ts";
 import { WriteBehind } from "./write_behind.ts";
 
@@ -15,7 +14,7 @@ import { WriteBehind } from "./write_behind.ts";
  * @example
  * ```ts
  * import type { WriterOptions } from "@aiofile/aiofile";
- * const options: WriterOptions = { offset: 1024 };
+ * const options: WriterOptions = { offset: 1024, writeBehind: 8 };
  * console.log(options.offset);
  * ```
  */
@@ -23,60 +22,69 @@ export interface WriterOptions {
   /** The byte offset of the first write. Default 0. */
   offset?: number;
   /**
-   * How many writes may still be in flight when {@linkcode Writer.write}
-   * resolves (write-behind); 0 makes each call resolve once its data has
-   * landed. Default 8.
+   * Write-behind: how many writes may still be in flight when
+   * {@linkcode Writer.write} resolves. Default 0: each call resolves once its
+   * bytes have landed in the file.
    */
   writeBehind?: number;
 }
 
-/** Default {@linkcode WriterOptions.writeBehind}: 8 writes. */
-export const DEFAULT_WRITE_BEHIND = 8;
+/**
+ * Default {@linkcode WriterOptions.writeBehind}: 0, every `write` resolves once
+ * its bytes have landed.
+ */
+export const DEFAULT_WRITE_BEHIND = 0;
 
 /**
  * Writes data one piece after another from an offset, each piece where the
  * previous one ended.
  *
- * Each call takes its place when it is made, so calls that overlap land in call
- * order, and they run concurrently. Writes are pipelined (write-behind): a call
- * resolves as soon as its write is under way, while at most `writeBehind` writes
- * are in flight. No failure is lost: a write that fails rejects the next call to
- * {@linkcode write} or {@linkcode flush} (and every later one: the writer stops),
- * and, if the writer has not reported it yet, the file's next `fsync`, `fdsync`
- * or `close`. The file's `fsync` and `fdsync` wait for the writes issued before
- * them. In append modes the file places every write at its end, so there the
- * writes go one at a time, in call order.
+ * `await writer.write(x)` resolves once `x` has landed in the file (a read, or
+ * another process, sees it), as in Python's aiofile. Each call takes its place
+ * when it is made, so calls that overlap land in call order, and they run
+ * concurrently (in append modes the file lands writes one after another, in
+ * call order). The file's `fsync`, `fdsync` and `close` include every write a
+ * `Writer` has accepted, whether or not its caller awaited it.
+ *
+ * Write-behind is there for those who ask (`{ writeBehind: n }`): a call then
+ * resolves as soon as its write is under way, while at most `n` writes are in
+ * flight. No failure is lost: a write that fails rejects the next call to
+ * {@linkcode write} or {@linkcode flush} (and every later one: the writer
+ * stops), and, if the writer has not reported it yet, the file's next
+ * `fsync`, `fdsync` or `close`.
  *
  * @example Write pieces, then read them back
  * ```ts
  * import { AIOFile, Writer } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+");
  * const writer = new Writer(afp);
  * await writer.write("Hello");
  * await writer.write(" ");
  * await writer.write("World");
- * await writer.flush(); // every write has landed
- * console.log(await afp.read()); // "Hello World"
+ * assert.equal(await afp.read(), "Hello World"); // every write has landed
  * ```
  *
- * @example Many writes in flight at once
+ * @example Write-behind, then one flush
  * ```ts
  * import { AIOFile, Writer } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+b");
- * const writer = new Writer(afp);
- * await Promise.all([1, 2, 3].map((n) => writer.write(new Uint8Array([n]))));
- * await afp.fsync(); // waits for the writes, then makes them durable
- * console.log(await afp.read()); // Uint8Array(3) [ 1, 2, 3 ]
+ * const writer = new Writer(afp, { writeBehind: 8 });
+ * for (const n of [1, 2, 3]) await writer.write(new Uint8Array([n]));
+ * await writer.flush(); // waits until every write has landed
+ * assert.deepEqual(await afp.read(), new Uint8Array([1, 2, 3]));
  * ```
  */
 export class Writer<M extends string = "w"> {
   /** The file written. */
   readonly file: AIOFile<M>;
-  readonly #serial: Semaphore | undefined;
-  readonly #writeBehind: number;
-  readonly #writes: WriteBehind;
+  /** Write-behind, when asked for. */
+  readonly #writes: WriteBehind | undefined;
+  /** Without write-behind: the writes in flight, for {@linkcode flush}. */
+  readonly #inFlight = new Set<Promise<number>>();
   #offset: number;
 
   /**
@@ -89,13 +97,13 @@ export class Writer<M extends string = "w"> {
     const { offset = 0, writeBehind = DEFAULT_WRITE_BEHIND } = options;
     this.file = file;
     this.#offset = checkNonNegative("offset", offset);
-    this.#writeBehind = checkNonNegative("writeBehind", writeBehind);
-    // A failure the writer has not reported yet is the file's to report.
-    this.#writes = new WriteBehind(
-      writeBehind,
-      (error) => fileInternals.defer(file, error),
-    );
-    if (file.mode.appending) this.#serial = new Semaphore(1);
+    if (checkNonNegative("writeBehind", writeBehind) > 0) {
+      // A failure the writer has not reported yet is the file's to report.
+      this.#writes = new WriteBehind(
+        writeBehind,
+        (error) => fileInternals.defer(file, error),
+      );
+    }
   }
 
   /** The byte offset where the next write will start. */
@@ -105,11 +113,24 @@ export class Writer<M extends string = "w"> {
 
   /**
    * Writes `data` (a string in text modes, bytes in binary modes) after the
-   * previous write; resolves to the number of bytes, once the write is under way
-   * (see the class's description of write-behind).
+   * previous write; resolves to the number of bytes once they have landed
+   * (with write-behind, once the write is under way).
+   *
+   * @example
+   * ```ts
+   * import { AIOFile, Writer } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await using afp = await AIOFile.open(path, "a");
+   * const writer = new Writer(afp);
+   * assert.equal(await writer.write("one\n"), 4);
+   * assert.equal(await Deno.readTextFile(path), "one\n"); // already there
+   * ```
    */
   write(data: DataOf<M>): Promise<number> {
-    if (this.#writes.failure !== undefined) return this.#report();
+    const writes = this.#writes;
+    if (writes?.failure !== undefined) return this.#report(writes);
     let bytes: Uint8Array;
     let owned: boolean;
     try {
@@ -119,34 +140,40 @@ export class Writer<M extends string = "w"> {
     }
     const offset = this.#offset;
     this.#offset += bytes.length;
-    let written: Promise<number>;
-    if (this.#serial === undefined) {
-      // Binary data is copied only if it is not written before this returns.
-      written = owned
-        ? fileInternals.writeOwned(this.file, bytes, offset)
-        : fileInternals.writeBorrowed(this.file, bytes, offset);
-    } else {
-      // Appends wait for each other: the caller's buffer cannot wait with them.
-      const mine = owned ? bytes : bytes.slice();
-      written = this.#serial.run(() =>
-        fileInternals.writeOwned(this.file, mine, offset)
-      );
+    // The file takes the write now (its close and syncs wait for it); binary
+    // data is copied only if it is not written before this returns.
+    const written = owned
+      ? fileInternals.writeOwned(this.file, bytes, offset)
+      : fileInternals.writeBorrowed(this.file, bytes, offset);
+    if (writes === undefined) {
+      const forget = () => this.#inFlight.delete(written);
+      this.#inFlight.add(written);
+      written.then(forget, forget);
+      return written;
     }
-    if (this.#writeBehind === 0) return written;
-    return this.#writes.add(written).then(
+    return writes.add(written).then(
       () => bytes.length,
-      () => this.#report(),
+      () => this.#report(writes),
     );
   }
 
-  /** Waits until every write has landed; rejects if one failed. */
-  flush(): Promise<void> {
-    return this.#writes.drain().catch(() => this.#report());
+  /**
+   * Waits until every write made so far has landed (or failed: without
+   * write-behind each failure goes to its own caller); with write-behind,
+   * rejects if one failed.
+   */
+  async flush(): Promise<void> {
+    const writes = this.#writes;
+    if (writes === undefined) {
+      await Promise.allSettled(this.#inFlight);
+      return;
+    }
+    return await writes.drain().catch(() => this.#report(writes));
   }
 
   /** Rejects with the first failure, which the caller now knows of. */
-  #report(): Promise<never> {
-    const { error } = this.#writes.failure!;
+  #report(writes: WriteBehind): Promise<never> {
+    const { error } = writes.failure!;
     fileInternals.delivered(this.file, error);
     return Promise.reject(error);
   }

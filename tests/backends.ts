@@ -8,7 +8,15 @@
 
 import assert from "node:assert/strict";
 import { type BackendName, type Context, createContext } from "../mod.ts";
-import { BACKEND_NAMES, type OpenFlags } from "../impl/backend.ts";
+import {
+  BACKEND_NAMES,
+  type BackendFile,
+  type OpenFlags,
+  type OpenTarget,
+} from "../impl/backend.ts";
+import { DenoBackend } from "../impl/deno.ts";
+import { RingBackend } from "../impl/ring.ts";
+import { ThreadBackend } from "../impl/thread.ts";
 import { openFlags, parseMode } from "../src/mode.ts";
 import { unavailableReason } from "../impl/select.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
@@ -82,4 +90,33 @@ export function joinBytes(chunks: readonly Uint8Array[]): Uint8Array {
     at += chunk.length;
   }
   return all;
+}
+
+/**
+ * Calls `wrap` on every backend file opened (by any backend) until the
+ * returned function is called, so that a test can replace or observe its
+ * methods. Tests in one file run one after another, so the patch affects only
+ * the test that made it.
+ */
+export function wrapBackendFiles(
+  wrap: (file: BackendFile) => void,
+): () => void {
+  const classes = [
+    DenoBackend.prototype,
+    ThreadBackend.prototype,
+    RingBackend.prototype,
+  ];
+  const originals = classes.map((proto) => proto.open);
+  classes.forEach((proto, i) => {
+    const original = originals[i];
+    proto.open = async function (
+      this: DenoBackend & ThreadBackend & RingBackend,
+      target: OpenTarget,
+    ): Promise<BackendFile> {
+      const file = await original.call(this, target);
+      wrap(file);
+      return file;
+    };
+  });
+  return () => classes.forEach((proto, i) => proto.open = originals[i]);
 }

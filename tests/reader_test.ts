@@ -646,7 +646,7 @@ backendTest(
   async (context) => {
     // Deno requires --allow-all to open /dev/full (the test task's).
     await using afp = await AIOFile.open("/dev/full", "wb", { context });
-    const writer = new Writer(afp);
+    const writer = new Writer(afp, { writeBehind: 8 });
     assert.equal(await writer.write(new Uint8Array(10)), 10); // under way
     await assert.rejects(
       writer.flush(),
@@ -662,11 +662,11 @@ backendTest(
   "Writer: a failure the writer has not reported rejects the file's fsync",
   async (context) => {
     const afp = await AIOFile.open("/dev/full", "wb", { context });
-    const writer = new Writer(afp);
+    const writer = new Writer(afp, { writeBehind: 8 });
     await writer.write(new Uint8Array(10));
     await assert.rejects(afp.fsync(), /ENOSPC|No space/);
     await afp.fsync().catch((e) => assert.notEqual(e.code, "ENOSPC")); // once only
-    const other = new Writer(afp);
+    const other = new Writer(afp, { writeBehind: 8 });
     await other.write(new Uint8Array(10));
     await assert.rejects(afp.close(), /ENOSPC|No space/);
   },
