@@ -148,11 +148,26 @@ export class Context implements AsyncDisposable {
 
   /**
    * Stops taking requests, waits for those in flight, then releases the
-   * backends. Idempotent. Files opened through this context reject further
-   * requests with `Deno.errors.BadResource`: close files before their context
-   * (`await using` does, in reverse order), since a file closed afterwards cannot
-   * make its writes durable, and its `close()` rejects with `BadResource` (its
-   * descriptor is released all the same).
+   * backends. Idempotent. A file whose `close()` was called before this
+   * completes its close (its final sync included) first, so
+   * `Promise.all([file.close(), context.close()])` is fine. Files opened
+   * through this context reject later requests with `Deno.errors.BadResource`:
+   * a file whose `close()` is called only after this cannot make its writes
+   * durable, and its `close()` rejects with `BadResource` (its descriptor is
+   * released all the same). `await using` closes files before their context.
+   *
+   * @example Close a file and its context together
+   * ```ts
+   * import { AIOFile, createContext } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const context = createContext({ backend: "deno" });
+   * const path = await Deno.makeTempFile();
+   * const afp = await AIOFile.open(path, "w", { context });
+   * await afp.write("kept");
+   * await Promise.all([afp.close(), context.close()]);
+   * assert.equal(await Deno.readTextFile(path), "kept");
+   * ```
    */
   close(): Promise<void> {
     this.#closing ??= this.#drain().then(async () => {

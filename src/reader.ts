@@ -62,11 +62,10 @@ export interface ReaderOptions {
  * with a `TypeError`. Streaming text supports UTF-8, UTF-16 and single-byte
  * encodings.
  *
- * A long sequential pass reads up to 1 MiB at a time and hands out binary
- * chunks as views of that buffer, each chunk its own range of it (so its
- * `byteOffset` may not be 0). A chunk kept for long keeps that buffer alive:
- * keep `chunk.slice()` instead when that matters. Transferring a chunk's buffer
- * is safe: the chunks that shared it are read again.
+ * A long sequential pass reads up to 1 MiB at a time into a few buffers it
+ * reuses; each binary chunk is copied out into memory of its own (its
+ * `byteOffset` is 0 and its `buffer` holds only its bytes), so a chunk kept
+ * keeps only itself alive and can be transferred.
  *
  * Calls to {@linkcode read} may overlap: they resolve to consecutive chunks, in
  * call order. Data appended to the file after the end was reached is read by the
@@ -133,10 +132,11 @@ export class Reader<M extends string = "r">
       offset,
       chunkSize,
       readAheadBytes,
-      // Text chunks are decoded: their bytes never leave. `#extend` joins
-      // chunks by copying, and a chunk's bytes are decoded before the chunk
-      // after the next one is asked for (see `ChunkOwnership`).
-      file.mode.binary ? "owned" : "borrowed",
+      // The source's chunks never leave: text chunks are decoded, binary ones
+      // copied into memory of their own. `#extend` joins chunks by copying,
+      // and a chunk's bytes are decoded or copied before the chunk after the
+      // next one is asked for (see `ChunkOwnership`).
+      "borrowed",
     );
     if (!file.mode.binary) {
       this.#layout = textLayout(file.encoding);
@@ -172,7 +172,8 @@ export class Reader<M extends string = "r">
     }
     const start = this.#offset;
     this.#offset += bytes.length;
-    if (this.#decoder === undefined) return bytes;
+    // A binary chunk owns its memory, shared with no other chunk.
+    if (this.#decoder === undefined) return bytes.slice();
     return this.#decoder.decodeAt(bytes, this.file.name, start);
   }
 

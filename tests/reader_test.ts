@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { AIOFile, LineReader, Reader, Writer } from "../mod.ts";
+import { AIOFile, asyncOpen, LineReader, Reader, Writer } from "../mod.ts";
 import { fileInternals } from "../src/aiofile.ts";
 import { backendTest, joinBytes } from "./backends.ts";
 
@@ -706,6 +706,42 @@ backendTest(
 );
 
 backendTest(
+  "Reader and iterChunked: every binary chunk owns its memory",
+  async (context, dir) => {
+    const path = `${dir}/data`;
+    const data = Uint8Array.from(
+      { length: 3 * 2 ** 20 + 77 },
+      (_, i) => i % 251,
+    );
+    await Deno.writeFile(path, data);
+    await using afp = await AIOFile.open(path, "rb", { context });
+    const wrapper = await asyncOpen(path, "rb", { context });
+    try {
+      for (
+        const chunks of [
+          new Reader(afp, { chunkSize: 4096 }),
+          wrapper.iterChunked(65536),
+        ]
+      ) {
+        const seen = new Set<ArrayBufferLike>();
+        const kept: Uint8Array[] = [];
+        for await (const chunk of chunks) {
+          assert.equal(chunk.byteOffset, 0);
+          assert.equal(chunk.buffer.byteLength, chunk.length);
+          assert.ok(!seen.has(chunk.buffer), "a buffer handed out twice");
+          seen.add(chunk.buffer);
+          kept.push(chunk);
+        }
+        // Kept chunks are not overwritten by the reads after them.
+        assert.deepEqual(joinBytes(kept), data);
+      }
+    } finally {
+      await wrapper.close();
+    }
+  },
+);
+
+backendTest(
   "Reader: transferring a chunk's buffer loses nothing",
   async (context, dir) => {
     const path = `${dir}/data`;
@@ -718,7 +754,6 @@ backendTest(
     const copies: Uint8Array[] = [];
     for await (const chunk of new Reader(afp, { chunkSize: 65536 })) {
       copies.push(chunk.slice());
-      // The chunks read with it share this buffer: they are read again.
       (chunk.buffer as ArrayBuffer).transfer();
     }
     assert.deepEqual(joinBytes(copies), data);
