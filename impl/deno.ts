@@ -102,6 +102,22 @@ async function statOrUndefined(
   }
 }
 
+/**
+ * Moves `file` to `offset`; false when the offset is past the largest the file
+ * system allows (`s_maxbytes`: lseek(2) refuses it with `EINVAL`, where pread(2)
+ * reads nothing and pwrite(2) fails with `EFBIG`). The caller checked that
+ * `offset` is a non-negative safe integer.
+ */
+function seekTo(file: Deno.FsFile, offset: number): boolean {
+  try {
+    file.seekSync(offset, Deno.SeekMode.Start);
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "EINVAL") return false;
+    throw error;
+  }
+}
+
 class DenoFile implements BackendFile {
   /** Deno's read op holds the backing store of the buffer it reads into. */
   readonly readMemory = "held";
@@ -176,14 +192,18 @@ class DenoFile implements BackendFile {
 
   read(into: Uint8Array, offset: number): Promise<number> {
     return this.#with(async (file) => {
-      file.seekSync(offset, Deno.SeekMode.Start);
+      // pread(2) past the file system's largest offset reads nothing.
+      if (!seekTo(file, offset)) return 0;
       return (await file.read(into)) ?? 0;
     });
   }
 
   write(data: Uint8Array, offset: number): Promise<number> {
     return this.#with((file) => {
-      file.seekSync(offset, Deno.SeekMode.Start);
+      if (!seekTo(file, offset)) {
+        // What pwrite(2) gives there; AIOFile adds the syscall and the path.
+        throw new Error("File too large (os error 27)");
+      }
       return file.write(data);
     });
   }

@@ -159,7 +159,10 @@ export function errorFromCode(
 /**
  * Brings an error thrown by a Deno or `node:fs` API to the library's form, so that
  * the same mistake gives the same error class whatever backend served the file.
- * Errors without an OS code (permission errors, argument errors) pass through.
+ * An error is recognised by its `code` (`"ENOENT"`) or, where Deno has no class
+ * for the errno and throws a plain `Error` without a code, by the
+ * `(os error N)` in its message (`File too large (os error 27)`). Errors
+ * without an OS code (permission errors, argument errors) pass through.
  */
 export function normalizeError(
   error: unknown,
@@ -169,8 +172,29 @@ export function normalizeError(
   if (!(error instanceof Error) || error instanceof AIOError) return error;
   if (error instanceof Deno.errors.NotCapable) return error;
   const code = (error as { code?: unknown }).code;
-  if (typeof code !== "string" || !code.startsWith("E")) return error;
-  return errorFromCode(code, syscall, path);
+  if (typeof code === "string") {
+    return code.startsWith("E") ? errorFromCode(code, syscall, path) : error;
+  }
+  const errno = osErrorNumber(error.message);
+  return errno === undefined ? error : errorFromErrno(errno, syscall, path);
+}
+
+/** Matches the `(os error N)` that Deno (Rust's `io::Error`) puts in a message. */
+const OS_ERROR = /\(os error (\d+)\)/;
+
+/**
+ * The errno in a Deno error message, where it is one in Linux numbering: all of
+ * them on Linux, the first 34 (the same on every POSIX system) elsewhere, none
+ * on Windows (its numbers are Win32 error codes).
+ */
+function osErrorNumber(message: string): number | undefined {
+  const match = OS_ERROR.exec(message);
+  if (match === null || Deno.build.os === "windows") return undefined;
+  const errno = Number(match[1]);
+  if (errno === 0 || (Deno.build.os !== "linux" && errno > 34)) {
+    return undefined;
+  }
+  return errno;
 }
 
 /** The error for an operation on a file that is not open. */

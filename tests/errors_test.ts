@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { AIOError, AIOFile, type Context, createContext } from "../mod.ts";
 import { availableBackends, unavailableReason } from "../impl/select.ts";
+import { normalizeError } from "../src/errors.ts";
 import { backendTest } from "./backends.ts";
 
 /**
@@ -427,6 +428,46 @@ Deno.test("AIOError carries code, errno, syscall and the path", () => {
   assert.equal(error.path, "/dev/full");
   assert.match(error.message, /\/dev\/full/);
   assert.match(error.message, /write/);
+});
+
+Deno.test("a Deno error with only an (os error N) becomes the library's error for that errno", () => {
+  // Deno throws a plain Error, with no code, for an errno it has no class for.
+  for (
+    const message of [
+      "File too large (os error 27)",
+      "File too large (os error 27): truncate '/elsewhere'",
+    ]
+  ) {
+    const error = normalizeError(new Error(message), "write", "/data/big.bin");
+    assert.ok(error instanceof AIOError, String(error));
+    assert.equal(error.code, "EFBIG");
+    assert.equal(error.errno, 27);
+    assert.equal(error.syscall, "write");
+    assert.equal(error.path, "/data/big.bin");
+    assert.equal(
+      error.message,
+      "File too large (os error 27): write '/data/big.bin'",
+    );
+  }
+  // An errno that has a Deno class gets that class, with the code.
+  const missing = normalizeError(
+    new Error("No such file or directory (os error 2)"),
+    "open",
+    "/nowhere",
+  );
+  assert.ok(missing instanceof Deno.errors.NotFound, String(missing));
+  assert.equal((missing as { code?: string }).code, "ENOENT");
+  assert.match(missing.message, /\/nowhere/);
+  // Errors that are not the operating system's pass through unchanged.
+  for (
+    const error of [
+      new Error("something else"),
+      new RangeError("offset must be a non-negative integer, got -1"),
+      new Deno.errors.NotCapable("Requires read access (os error 13)"),
+    ]
+  ) {
+    assert.equal(normalizeError(error, "read", "/x"), error);
+  }
 });
 
 backendTest(
