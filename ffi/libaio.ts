@@ -161,7 +161,9 @@ export function libaioPaths(): string[] {
 
 /**
  * The AIO calls: through libaio when it loads (and `preferLibaio`), otherwise
- * through libc's `syscall()`. Never prompts.
+ * through libc's `syscall()`. Never prompts. The calls are kept for the next
+ * time, except raw system calls chosen because libaio failed to load for a
+ * transient reason (descriptors running out): the next time tries libaio again.
  */
 export function loadAio(
   libc: Libc,
@@ -170,14 +172,21 @@ export function loadAio(
   const cached = loaded.get(preferLibaio);
   if (cached?.ok) return cached;
   const result = loadAioUncached(libc, preferLibaio);
-  loaded.set(preferLibaio, result);
+  if (result.ok && !result.libaioLater) loaded.set(preferLibaio, result);
   return result;
 }
 
 /** The AIO calls, or why they cannot be had. */
-export type AioLoad = { ok: true; calls: AioCalls } | {
+export type AioLoad = {
+  ok: true;
+  calls: AioCalls;
+  /** Raw system calls stand in for libaio, which failed for a transient reason. */
+  libaioLater?: boolean;
+} | {
   ok: false;
   reason: string;
+  /** The calls may load later (a transient failure, see `loadLibrary`). */
+  transient?: boolean;
 };
 
 const loaded = new Map<boolean, AioLoad>();
@@ -187,13 +196,19 @@ function loadAioUncached(libc: Libc, preferLibaio: boolean): AioLoad {
   if (arch !== "x86_64" && arch !== "aarch64") {
     return { ok: false, reason: `no AIO system call numbers for ${arch}` };
   }
+  let libaioLater = false;
   if (preferLibaio) {
     const libaio = loadLibrary(libaioPaths(), LIBAIO_SYMBOLS);
     if (libaio.ok) return { ok: true, calls: viaLibaio(libaio.library) };
+    libaioLater = libaio.transient === true;
   }
   const sys = loadLibrary(libcPaths(), AIO_SYSCALL_SYMBOLS);
   if (!sys.ok) return sys;
-  return { ok: true, calls: viaSyscall(sys.library, libc, AIO_SYSCALLS[arch]) };
+  return {
+    ok: true,
+    calls: viaSyscall(sys.library, libc, AIO_SYSCALLS[arch]),
+    libaioLater,
+  };
 }
 
 function viaLibaio(

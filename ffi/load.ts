@@ -14,7 +14,19 @@ export type LoadResult<S extends Deno.ForeignLibraryInterface> =
     readonly library: Deno.DynamicLibrary<S>;
     readonly path: string;
   }
-  | { readonly ok: false; readonly reason: string };
+  | {
+    readonly ok: false;
+    readonly reason: string;
+    /**
+     * The library may load later: a path failed for want of descriptors or
+     * memory (EMFILE, ENFILE, ENOMEM, EAGAIN), not because it is missing.
+     */
+    readonly transient?: boolean;
+  };
+
+/** `dlopen` messages (`strerror`) of the failures that may go away: EMFILE, ENFILE, ENOMEM, EAGAIN. */
+const TRANSIENT_FAILURE =
+  /Too many open files|Cannot allocate memory|Resource temporarily unavailable/;
 
 /**
  * Tries each path in turn and returns the first library that loads.
@@ -28,6 +40,7 @@ export function loadLibrary<S extends Deno.ForeignLibraryInterface>(
 ): LoadResult<S> {
   const failures: string[] = [];
   let granted = false;
+  let transient = false;
   for (const path of paths) {
     const state = Deno.permissions.querySync({ name: "ffi", path }).state;
     if (state !== "granted") continue;
@@ -35,7 +48,9 @@ export function loadLibrary<S extends Deno.ForeignLibraryInterface>(
     try {
       return { ok: true, library: Deno.dlopen(path, symbols), path };
     } catch (error) {
-      failures.push(`${path}: ${(error as Error).message}`);
+      const message = (error as Error).message;
+      failures.push(`${path}: ${message}`);
+      transient ||= TRANSIENT_FAILURE.test(message);
     }
   }
   if (!granted) {
@@ -47,5 +62,6 @@ export function loadLibrary<S extends Deno.ForeignLibraryInterface>(
   return {
     ok: false,
     reason: `the library could not be loaded (${failures.join("; ")})`,
+    transient,
   };
 }
