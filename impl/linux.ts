@@ -27,6 +27,13 @@ import {
 import { addressOf, fixedMemory, type Libc, loadLibc } from "../ffi/libc.ts";
 import { errorFromErrno } from "../src/errors.ts";
 import type { Backend } from "./backend.ts";
+import {
+  isTransientErrno,
+  loadFailure,
+  permanently,
+  temporarily,
+  type Unavailable,
+} from "./availability.ts";
 import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
 
 export { SLOTS } from "./ring.ts";
@@ -68,14 +75,19 @@ export class LinuxBackend extends RingBackend {
     return this.#aio.via;
   }
 
-  protected start(eventfd: number): string | undefined {
+  protected start(eventfd: number): Unavailable | undefined {
     const ctxp = fixedMemory(BigUint64Array, 8);
     const result = this.#aio.setup(SLOTS, ctxp);
     if (result < 0) {
       const error = errorFromErrno(-result, "io_setup") as Error & {
         code: string;
       };
-      return `io_setup failed: ${error.code} (${error.message})`;
+      const reason = `io_setup failed: ${error.code} (${error.message})`;
+      // EAGAIN: fs.aio-max-nr is used up by the contexts of this and other
+      // processes, which may release theirs.
+      return isTransientErrno(-result)
+        ? temporarily(reason)
+        : permanently(reason);
     }
     this.#ctx = ctxp[0];
     this.#iocbBase = addressOf(this.libc, this.#iocbs);
@@ -157,14 +169,18 @@ function preferLibaio(): boolean {
 /** Describes the `linux` backend: needs Linux, FFI permission and the AIO system calls. */
 export const linuxProvider = {
   name: "linux" as const,
-  unavailableReason(): string | undefined {
+  /** Why the backend cannot be used now, and whether for good. */
+  unavailability(): Unavailable | undefined {
     if (Deno.build.os !== "linux") {
-      return `needs Linux (this is ${Deno.build.os})`;
+      return permanently(`needs Linux (this is ${Deno.build.os})`);
     }
     const libc = loadLibc();
-    if (!libc.ok) return libc.reason;
+    if (!libc.ok) return loadFailure(libc);
     const aio = loadAio(libc.library, preferLibaio());
-    return aio.ok ? undefined : aio.reason;
+    return aio.ok ? undefined : loadFailure(aio);
+  },
+  unavailableReason(): string | undefined {
+    return linuxProvider.unavailability()?.reason;
   },
   create(): Backend {
     const libc = loadLibc();

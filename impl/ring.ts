@@ -59,6 +59,14 @@ import {
   statDescriptor,
 } from "./descriptor.ts";
 import { AlignedBuffers } from "./aligned.ts";
+import {
+  failedWith,
+  permanently,
+  remember,
+  type RememberedFailure,
+  retryDue,
+  type Unavailable,
+} from "./availability.ts";
 import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
 import { POOL_CALLS, ThreadFile } from "./thread.ts";
 
@@ -153,7 +161,7 @@ interface Request {
   readonly reject: (error: unknown) => void;
 }
 
-type Setup = { ok: true } | { ok: false; reason: string };
+type Setup = { ok: true } | ({ ok: false } & RememberedFailure);
 
 /** The base of the kernel-queue backends. */
 export abstract class RingBackend implements Backend {
@@ -203,9 +211,10 @@ export abstract class RingBackend implements Backend {
 
   /**
    * Starts the kernel queue, which signals completions on `eventfd`; returns why
-   * it cannot, or `undefined`.
+   * it cannot (a string is a permanent failure), or `undefined`. A transient
+   * failure is tried again by a later open (impl/availability.ts).
    */
-  protected abstract start(eventfd: number): string | undefined;
+  protected abstract start(eventfd: number): Unavailable | string | undefined;
 
   /** Describes one request to the kernel in `slot`, ready for {@linkcode submitQueued}. */
   protected abstract prepare(
@@ -256,20 +265,26 @@ export abstract class RingBackend implements Backend {
     return pseudo === undefined ? undefined : `a ${pseudo} file`;
   }
 
+  /**
+   * Sets the queue up at the first open. A failure is kept: for good when it
+   * is permanent, and for `TRANSIENT_RETRY_MS` when it is transient
+   * (EMFILE, ENOMEM, EAGAIN), after which the next open tries again.
+   */
   #ensureSetup(): Setup {
-    if (this.#setup !== undefined) return this.#setup;
+    const last = this.#setup;
+    if (last !== undefined && (last.ok || !retryDue(last))) return last;
     const eventfd = this.libc.symbols.eventfd(0, EFD_CLOEXEC);
     if (eventfd < 0) {
-      const errno = lastErrno(this.libc);
-      return this.#setup = {
-        ok: false,
-        reason: `eventfd failed: errno ${errno}`,
-      };
+      const failure = failedWith("eventfd", lastErrno(this.libc));
+      return this.#setup = { ok: false, ...remember(failure) };
     }
     const failure = this.start(eventfd);
     if (failure !== undefined) {
       this.libc.symbols.close(eventfd);
-      return this.#setup = { ok: false, reason: failure };
+      const unavailable = typeof failure === "string"
+        ? permanently(failure)
+        : failure;
+      return this.#setup = { ok: false, ...remember(unavailable) };
     }
     this.#eventfd = eventfd;
     this.#wake = this.createWake(eventfd);

@@ -46,6 +46,14 @@ import {
 } from "../ffi/uring.ts";
 import { fixedMemory, type Libc, loadLibc } from "../ffi/libc.ts";
 import type { Backend } from "./backend.ts";
+import {
+  failedWith,
+  loadFailure,
+  permanently,
+  RememberedProbe,
+  temporarily,
+  type Unavailable,
+} from "./availability.ts";
 import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
 import { errnoName, mapRings, type Rings } from "./uring_rings.ts";
 import { RelayWake } from "./uring_relay.ts";
@@ -99,18 +107,18 @@ export class UringBackend extends RingBackend {
     return super.createWake(eventfd);
   }
 
-  protected start(eventfd: number): string | undefined {
+  protected start(eventfd: number): Unavailable | undefined {
     const calls = this.#calls;
     const params = fixedMemory(Uint8Array, PARAMS.SIZE);
     const fd = calls.setup(SLOTS, params);
-    if (fd < 0) return `io_uring_setup failed: ${errnoName(-fd)}`;
-    const failure = this.#mapAndCheck(fd, params, eventfd);
-    if (typeof failure === "string") {
+    if (fd < 0) return failedWith("io_uring_setup", -fd);
+    const rings = this.#mapAndCheck(fd, params, eventfd);
+    if ("reason" in rings) {
       calls.close(fd);
-      return failure;
+      return rings;
     }
-    this.#rings = failure;
-    this.#tail = failure.sq[failure.sqTail];
+    this.#rings = rings;
+    this.#tail = rings.sq[rings.sqTail];
     return undefined;
   }
 
@@ -118,13 +126,15 @@ export class UringBackend extends RingBackend {
     fd: number,
     params: Uint8Array,
     eventfd: number,
-  ): Rings | string {
+  ): Rings | Unavailable {
     const rings = mapRings(this.#calls, fd, params);
-    if (typeof rings === "string") return rings;
+    // Once the ring exists, mapping it fails only for want of memory (ENOMEM,
+    // or EAGAIN over the locked-memory limit).
+    if (typeof rings === "string") return temporarily(rings);
     const unsupported = this.#unsupportedOps(fd);
     if (unsupported !== undefined) {
       rings.unmap();
-      return unsupported;
+      return permanently(unsupported);
     }
     const efd = fixedMemory(Int32Array, 4);
     efd[0] = eventfd;
@@ -136,7 +146,7 @@ export class UringBackend extends RingBackend {
     );
     if (registered < 0) {
       rings.unmap();
-      return `registering the eventfd failed: ${errnoName(-registered)}`;
+      return failedWith("registering the eventfd", -registered);
     }
     return rings;
   }
@@ -246,32 +256,44 @@ export class UringBackend extends RingBackend {
   }
 }
 
-let probed: string | undefined | null = null;
-
 /**
- * Whether this process may set up a ring at all (`kernel.io_uring_disabled`,
- * seccomp in containers, old kernels): tried once, with a ring of one entry.
+ * The attempt behind the `uring` probe: sets up a ring of one entry and closes
+ * it. Says whether this process may set up a ring at all
+ * (`kernel.io_uring_disabled`, seccomp in containers, old kernels: permanent) or
+ * cannot just now (EMFILE, ENOMEM: transient, see impl/availability.ts).
  */
-function probe(calls: UringCalls): string | undefined {
-  if (probed !== null) return probed;
-  const params = fixedMemory(Uint8Array, PARAMS.SIZE);
-  const fd = calls.setup(1, params);
-  if (fd < 0) return probed = `io_uring_setup failed: ${errnoName(-fd)}`;
-  calls.close(fd);
-  return probed = undefined;
+export function probeRingSetup(
+  calls: UringCalls,
+): () => Unavailable | undefined {
+  return () => {
+    const params = fixedMemory(Uint8Array, PARAMS.SIZE);
+    const fd = calls.setup(1, params);
+    if (fd < 0) return failedWith("io_uring_setup", -fd);
+    calls.close(fd);
+    return undefined;
+  };
 }
+
+/** The probe's answer: a success or permanent failure for good, a transient one for a while. */
+let probed: RememberedProbe | undefined;
 
 /** Describes the `uring` backend: Linux, unscoped FFI permission, io_uring allowed. */
 export const uringProvider = {
   name: "uring" as const,
-  unavailableReason(): string | undefined {
+  /** Why the backend cannot be used now, and whether for good; cheap once probed. */
+  unavailability(): Unavailable | undefined {
     if (Deno.build.os !== "linux") {
-      return `needs Linux (this is ${Deno.build.os})`;
+      return permanently(`needs Linux (this is ${Deno.build.os})`);
     }
     const libc = loadLibc();
-    if (!libc.ok) return libc.reason;
+    if (!libc.ok) return loadFailure(libc);
     const uring = loadUring(libc.library);
-    return uring.ok ? probe(uring.calls) : uring.reason;
+    if (!uring.ok) return loadFailure(uring);
+    probed ??= new RememberedProbe(probeRingSetup(uring.calls));
+    return probed.get();
+  },
+  unavailableReason(): string | undefined {
+    return uringProvider.unavailability()?.reason;
   },
   create(): Backend {
     const libc = loadLibc();
