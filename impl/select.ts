@@ -9,6 +9,7 @@ import {
   type BackendName,
   type BackendProvider,
 } from "./backend.ts";
+import { permanently, type Unavailable } from "./availability.ts";
 import { denoProvider } from "./deno.ts";
 import { linuxProvider } from "./linux.ts";
 import { uringProvider } from "./uring.ts";
@@ -35,18 +36,46 @@ export function unavailableReason(name: BackendName): string | undefined {
 }
 
 /**
+ * Why `provider` cannot be used now and whether that is for good, or
+ * `undefined` when it can be. A provider that cannot tell (it has no
+ * `unavailability()`) is taken at its word: its reasons are permanent. As cheap
+ * as `unavailableReason()`: probes run once, or again after a transient failure's
+ * backoff (impl/availability.ts).
+ */
+export function unavailabilityOf(
+  provider: BackendProvider,
+): Unavailable | undefined {
+  const telling = provider as BackendProvider & {
+    unavailability?: () => Unavailable | undefined;
+  };
+  if (telling.unavailability !== undefined) return telling.unavailability();
+  const reason = provider.unavailableReason();
+  return reason === undefined ? undefined : permanently(reason);
+}
+
+/**
  * The chain of providers that serve files, best first: starting at `first` when
- * given (which must be available), otherwise at the best available one. Each file
- * goes to the first provider in the chain that can serve it.
+ * given (which must be available), otherwise at the best one not unavailable
+ * for good. Each file goes to the first provider in the chain that can serve
+ * it. A provider failing for a transient reason (EMFILE, ENOMEM, EAGAIN) stays
+ * in the chain: the context asks it again at a later open
+ * ({@linkcode unavailabilityOf}) until it has made its backend.
  *
- * @throws {Deno.errors.NotSupported} when `first` is unavailable here.
+ * @throws {Deno.errors.NotSupported} when `first` is unavailable here; the
+ * message says when that is temporary.
  */
 export function providerChain(first?: BackendName): BackendProvider[] {
   if (first !== undefined) {
-    const reason = unavailableReason(first);
-    if (reason !== undefined) {
+    const provider = PROVIDERS.find((p) => p.name === first);
+    const unavailable = provider === undefined
+      ? permanently("it is not implemented yet")
+      : unavailabilityOf(provider);
+    if (unavailable !== undefined) {
+      const when = unavailable.permanent
+        ? "unavailable"
+        : "temporarily unavailable";
       throw new Deno.errors.NotSupported(
-        `The "${first}" backend is unavailable: ${reason}. Available here: ${
+        `The "${first}" backend is ${when}: ${unavailable.reason}. Available here: ${
           availableBackends().join(", ")
         }`,
       );
@@ -56,7 +85,7 @@ export function providerChain(first?: BackendName): BackendProvider[] {
     ? 0
     : PROVIDERS.findIndex((p) => p.name === first);
   return PROVIDERS.slice(start).filter((p) =>
-    p.name === first || p.unavailableReason() === undefined
+    p.name === first || unavailabilityOf(p)?.permanent !== true
   );
 }
 

@@ -12,7 +12,11 @@ import type {
   OpenTarget,
 } from "../impl/backend.ts";
 import { CannotServe } from "../impl/backend.ts";
-import { isBackendName, providerChain } from "../impl/select.ts";
+import {
+  isBackendName,
+  providerChain,
+  unavailabilityOf,
+} from "../impl/select.ts";
 import { requireAccess } from "./permissions.ts";
 import { Semaphore } from "./semaphore.ts";
 import { checkPositive } from "./validate.ts";
@@ -108,7 +112,9 @@ export class Context implements AsyncDisposable {
    * Makes a context; the same as {@linkcode createContext}.
    *
    * @throws {Deno.errors.NotSupported} when the backend asked for is unavailable
-   * here (the message says why).
+   * here (the message says why), or unavailable for now (descriptors or memory
+   * running out: the message says it is temporary, and a context made later
+   * tries again).
    * @throws {TypeError} for an unknown backend name.
    * @throws {RangeError} for a `maxRequests` below 1.
    */
@@ -228,6 +234,16 @@ export class Context implements AsyncDisposable {
     if (target.kind === "path") requireAccess(target.path, target.flags);
     const refusals: string[] = [];
     for (const provider of this.#chain) {
+      if (!this.#backends.has(provider.name)) {
+        // Not made yet: it may have failed for a transient reason (EMFILE, ...)
+        // when the chain was made or at the last open; asked again after the
+        // backoff (impl/availability.ts), cheaply before it.
+        const unavailable = unavailabilityOf(provider);
+        if (unavailable !== undefined) {
+          refusals.push(`${provider.name}: ${unavailable.reason}`);
+          continue;
+        }
+      }
       try {
         const file = await this.#requests.run(() =>
           this.#backendFor(provider).open(target)
