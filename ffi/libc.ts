@@ -111,6 +111,34 @@ export const LIBC_SYMBOLS = {
     ],
     result: "isize", // ssize_t
   },
+  /** `read(2)` on this thread: a stream's read, once its descriptor is ready. */
+  read_now: {
+    name: "read",
+    parameters: [
+      "i32", // int fd
+      "buffer", // void *buf
+      "usize", // size_t count
+    ],
+    result: "isize", // ssize_t
+  },
+  /** `poll(2)` on Deno's pool: waits until a stream's descriptor is ready. */
+  poll: {
+    parameters: [
+      "buffer", // struct pollfd *fds
+      "u64", // nfds_t nfds
+      "i32", // int timeout (ms; -1 waits for good)
+    ],
+    result: "i32", // int
+    nonblocking: true,
+  },
+  lseek: {
+    parameters: [
+      "i32", // int fd
+      "i64", // off_t offset
+      "i32", // int whence
+    ],
+    result: "i64", // off_t
+  },
   close: {
     parameters: [
       "i32", // int fd

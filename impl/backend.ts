@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { Stats } from "node:fs";
+
 /**
  * The name of a backend.
  *
@@ -53,7 +55,24 @@ export interface OpenFlags {
   readonly direct: boolean;
 }
 
-/** What to open: a path with flags, or a `Deno.FsFile` the user already has open. */
+/**
+ * A file a backend has opened and handed on, because it cannot serve it: its
+ * descriptor and what `fstat` said of it. The next backend serves it as it is
+ * (a FIFO opened twice would lose its writer's data), or closes it.
+ */
+export interface OpenDescriptor {
+  readonly kind: "descriptor";
+  readonly path: string;
+  readonly flags: OpenFlags;
+  /** The descriptor, now the next backend's to serve or close. */
+  readonly fd: number;
+  readonly stats: Stats;
+}
+
+/**
+ * What to open: a path with flags, a `Deno.FsFile` the user already has open,
+ * or a descriptor a backend opened and handed on.
+ */
 export type OpenTarget =
   | { readonly kind: "path"; readonly path: string; readonly flags: OpenFlags }
   | {
@@ -61,7 +80,8 @@ export type OpenTarget =
     readonly file: Deno.FsFile;
     readonly name: string;
     readonly flags: OpenFlags;
-  };
+  }
+  | OpenDescriptor;
 
 /**
  * One open file of a backend. Buffers passed in are owned by the library for the
@@ -69,6 +89,12 @@ export type OpenTarget =
  * backend may hand their memory to the kernel until the promise settles.
  */
 export interface BackendFile {
+  /**
+   * False for a file that cannot seek (a pipe, a FIFO, a socket, a terminal):
+   * it reads and writes at its own position, whatever the offset, and
+   * `AIOFile` sends it one request at a time, in call order. Default true.
+   */
+  readonly seekable?: boolean;
   /**
    * A short read means the end of the file (true for regular files), so a read
    * loop may stop without asking again. Default false.
@@ -146,9 +172,16 @@ export interface BackendProvider {
 
 /** Thrown by `Backend.open` when the file should go to the next backend. */
 export class CannotServe extends Error {
-  /** @param reason Why this backend cannot serve the file. */
-  constructor(reason: string) {
+  /** The file, when this backend opened it before refusing it: the next backend gets it. */
+  readonly handoff: OpenDescriptor | undefined;
+
+  /**
+   * @param reason Why this backend cannot serve the file.
+   * @param handoff The file this backend opened, for the next backend.
+   */
+  constructor(reason: string, handoff?: OpenDescriptor) {
     super(reason);
     this.name = "CannotServe";
+    this.handoff = handoff;
   }
 }

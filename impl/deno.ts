@@ -49,10 +49,24 @@ export class DenoBackend implements Backend {
       throw new CannotServe("Deno.FsFile cannot open with O_DIRECT");
     }
     if (target.kind === "fsfile") {
-      return new DenoFile(target.file, undefined, false, 1);
+      // A handle of the user's: never closed here. One that cannot seek (a
+      // pipe), or has no seek (Deno Deploy Classic), is read in sequence.
+      const { file } = target;
+      return cannotSeek(file)
+        ? new DenoStream(file, false)
+        : new DenoFile(file, undefined, false, 1);
+    }
+    if (target.kind === "descriptor") {
+      // Deno cannot take a descriptor it did not open: the file is opened
+      // again by its path (only regular files get here: the thread backend
+      // serves every descriptor it is given). Only FFI backends hand
+      // descriptors on, and they loaded this module already.
+      const { closeDescriptor } = await import("./descriptor.ts");
+      await closeDescriptor(target.fd);
     }
     const file = await Deno.open(target.path, denoOpenOptions(target.flags));
     try {
+      if (cannotSeek(file)) return new DenoStream(file, true);
       const info = await statOrUndefined(file);
       if (info === undefined) {
         // Deno checks `FsFile.stat()` against the link's target, `Deno.open`
@@ -115,6 +129,69 @@ function seekTo(file: Deno.FsFile, offset: number): boolean {
   } catch (error) {
     if ((error as { code?: unknown }).code === "EINVAL") return false;
     throw error;
+  }
+}
+
+/**
+ * Whether a handle cannot seek: a pipe, a FIFO or a terminal (`seek` fails
+ * with `ESPIPE`), or a handle with no `seek` at all (Deno Deploy Classic).
+ */
+function cannotSeek(file: Deno.FsFile): boolean {
+  if (typeof file.seekSync !== "function") return true;
+  try {
+    file.seekSync(0, Deno.SeekMode.Current);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * A file that cannot seek, through its one handle: reads and writes at its
+ * own position, one at a time (`AIOFile` sends them in call order).
+ */
+class DenoStream implements BackendFile {
+  readonly seekable = false;
+  readonly endOnShortRead = false;
+  /** Deno's read op holds the backing store of the buffer it reads into. */
+  readonly readMemory = "held";
+  readonly #file: Deno.FsFile;
+  readonly #owned: boolean;
+
+  /** @param owned Whether this file opened the handle (and closes it). */
+  constructor(file: Deno.FsFile, owned: boolean) {
+    this.#file = file;
+    this.#owned = owned;
+  }
+
+  async read(into: Uint8Array, _offset: number): Promise<number> {
+    return (await this.#file.read(into)) ?? 0;
+  }
+
+  write(data: Uint8Array, _offset: number): Promise<number> {
+    return this.#file.write(data);
+  }
+
+  fsync(): Promise<void> {
+    return this.#file.sync();
+  }
+
+  fdatasync(): Promise<void> {
+    return this.#file.syncData();
+  }
+
+  truncate(length: number): Promise<void> {
+    return this.#file.truncate(length);
+  }
+
+  async size(): Promise<number> {
+    if (typeof this.#file.stat !== "function") return 0;
+    return (await statOrUndefined(this.#file))?.size ?? 0;
+  }
+
+  close(): Promise<void> {
+    if (this.#owned) this.#file.close();
+    return Promise.resolve();
   }
 }
 

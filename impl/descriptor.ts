@@ -8,7 +8,7 @@
 
 import * as fs from "node:fs";
 import { currentArch } from "../ffi/arch.ts";
-import type { OpenFlags } from "./backend.ts";
+import type { OpenDescriptor, OpenFlags } from "./backend.ts";
 
 /** `open(2)` flags for a mode. */
 export function posixOpenFlags(flags: OpenFlags): number {
@@ -50,4 +50,51 @@ export function closeDescriptor(fd: number): Promise<void> {
   return new Promise((resolve, reject) =>
     fs.close(fd, (error) => error ? reject(error) : resolve())
   );
+}
+
+/**
+ * Opens `target` with `node:fs` unless it is a descriptor a backend already
+ * opened; resolves to the descriptor and what `fstat` says of it.
+ */
+export async function descriptorOf(
+  target:
+    & { readonly path: string; readonly flags: OpenFlags }
+    & (
+      | { readonly kind: "path" }
+      | OpenDescriptor
+    ),
+): Promise<OpenDescriptor> {
+  if (target.kind === "descriptor") return target;
+  const { path, flags } = target;
+  const fd = await openDescriptor(path, posixOpenFlags(flags));
+  try {
+    return {
+      kind: "descriptor",
+      path,
+      flags,
+      fd,
+      stats: await statDescriptor(fd),
+    };
+  } catch (error) {
+    await closeDescriptor(fd);
+    throw error;
+  }
+}
+
+/** `lseek(2)` whence: the current position. */
+const SEEK_CUR = 1;
+
+/**
+ * Whether an open file can seek: regular files and block devices can, pipes,
+ * FIFOs and sockets cannot, and a character device says so itself (`/dev/zero`
+ * can, a terminal cannot: `lseek` fails with `ESPIPE`).
+ */
+export function canSeek(
+  descriptor: OpenDescriptor,
+  lseek: (fd: number, offset: bigint, whence: number) => bigint,
+): boolean {
+  const { stats, fd } = descriptor;
+  if (stats.isFile() || stats.isBlockDevice()) return true;
+  if (!stats.isCharacterDevice()) return false;
+  return lseek(fd, 0n, SEEK_CUR) >= 0n;
 }

@@ -52,12 +52,7 @@ import {
   MAX_REQUEST_BYTES,
   type OpenTarget,
 } from "./backend.ts";
-import {
-  closeDescriptor,
-  openDescriptor,
-  posixOpenFlags,
-  statDescriptor,
-} from "./descriptor.ts";
+import { closeDescriptor, descriptorOf } from "./descriptor.ts";
 import { AlignedBuffers } from "./aligned.ts";
 import {
   failedWith,
@@ -298,15 +293,21 @@ export abstract class RingBackend implements Backend {
     // Before the file is opened: a file created here (mode x) must not be
     // handed on after it exists.
     const setup = this.#ensureSetup();
-    if (!setup.ok) throw new CannotServe(setup.reason);
-    const { path, flags } = target;
-    const fd = await openDescriptor(path, posixOpenFlags(flags));
+    if (!setup.ok) {
+      throw new CannotServe(
+        setup.reason,
+        target.kind === "descriptor" ? target : undefined,
+      );
+    }
+    // One open: a file this queue refuses goes on to the next backend open
+    // (a FIFO opened twice would lose what its writer wrote).
+    const descriptor = await descriptorOf(target);
+    const { path, flags, fd, stats } = descriptor;
     try {
-      const stats = await statDescriptor(fd);
       if (stats.isDirectory()) throw errorFromErrno(21, "open", path);
       const fsType = this.#fileSystemType(fd);
       const refusal = this.refuses(stats, fsType);
-      if (refusal !== undefined) throw new CannotServe(refusal);
+      if (refusal !== undefined) throw new CannotServe(refusal, descriptor);
       const direct = flags.direct ? this.#directAlignment(fd, path) : undefined;
       const threads = new ThreadFile(this.libc, this.#pool, fd, path);
       return new RingFile(this, fd, path, threads, direct, {
@@ -320,7 +321,7 @@ export abstract class RingBackend implements Backend {
         earlyWriteback: !flags.append,
       });
     } catch (error) {
-      await closeDescriptor(fd);
+      if (!(error instanceof CannotServe)) await closeDescriptor(fd);
       throw error;
     }
   }

@@ -26,11 +26,12 @@ import {
   type OpenTarget,
 } from "./backend.ts";
 import {
+  canSeek,
   closeDescriptor,
-  openDescriptor,
-  posixOpenFlags,
+  descriptorOf,
   statDescriptor,
 } from "./descriptor.ts";
+import { StreamFile } from "./stream_file.ts";
 import { trackForeignCall } from "./pending.ts";
 import type { FileRange } from "./preallocation.ts";
 
@@ -53,18 +54,24 @@ export class ThreadBackend implements Backend {
       throw new CannotServe("a Deno.FsFile exposes no file descriptor");
     }
     if (target.flags.direct) {
-      throw new CannotServe("O_DIRECT needs aligned buffers");
+      throw new CannotServe(
+        "O_DIRECT needs aligned buffers",
+        target.kind === "descriptor" ? target : undefined,
+      );
     }
-    const fd = await openDescriptor(target.path, posixOpenFlags(target.flags));
+    const descriptor = await descriptorOf(target);
+    const { fd, path, stats } = descriptor;
     try {
-      if ((await statDescriptor(fd)).isDirectory()) {
-        throw errorFromErrno(21, "open", target.path);
+      if (stats.isDirectory()) throw errorFromErrno(21, "open", path);
+      const { lseek } = this.#libc.symbols;
+      if (!canSeek(descriptor, (...args) => lseek(...args))) {
+        return new StreamFile(this.#libc, fd, path);
       }
     } catch (error) {
       await closeDescriptor(fd);
       throw error;
     }
-    return new ThreadFile(this.#libc, this.#pool, fd, target.path);
+    return new ThreadFile(this.#libc, this.#pool, fd, path);
   }
 
   close(): Promise<void> {

@@ -24,6 +24,7 @@ import { type TextCodec, textCodec } from "./encoding.ts";
 import { AIOError, normalizeError, notOpen } from "./errors.ts";
 import { type FileMode, openFlags, parseMode } from "./mode.ts";
 import { STAGED_READ_MAX, stagingBuffers } from "./staging.ts";
+import { StreamOrder } from "./stream_order.ts";
 import type { ByteReadable } from "./chunks.ts";
 import {
   asBytes,
@@ -189,6 +190,8 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   #file: BackendFile | undefined;
   #owner: Context | undefined;
   #backend: BackendName | undefined;
+  /** Set for a file that cannot seek: its operations' order and position. */
+  #stream: StreamOrder | undefined;
   #active = 0;
   #idle: (() => void) | undefined;
   #writes = 0;
@@ -277,6 +280,26 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   }
 
   /**
+   * False once open for a file that cannot seek: a pipe, a FIFO, a terminal,
+   * `/dev/stdin`. Such a file is read and written in call order at its own
+   * position, which counts the bytes read and written so far: every read and
+   * write must name that position as its offset (`Deno.errors.NotSupported`
+   * otherwise). True for every other file, and before open.
+   *
+   * @example
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await AIOFile.open(await Deno.makeTempFile(), "r");
+   * assert.equal(afp.seekable, true);
+   * ```
+   */
+  get seekable(): boolean {
+    return this.#stream === undefined;
+  }
+
+  /**
    * Opens the file. Calling it again while open or opening returns the same
    * promise; after {@linkcode close} it rejects with `Deno.errors.BadResource`.
    */
@@ -294,7 +317,12 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       const context = this.#context ?? defaultContext();
       this.#owner = context;
       const { backend, file } = await openWith(context, this.#target);
-      this.#file = file;
+      if (file.seekable === false) {
+        this.#stream = new StreamOrder(this.name);
+        this.#file = this.#stream.track(file);
+      } else {
+        this.#file = file;
+      }
       this.#backend = backend;
       if (this.#state === "opening") this.#state = "open";
       return this;
@@ -342,7 +370,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       checkSize("size", size);
       checkNonNegative("offset", offset);
       this.#requireReadable();
-    });
+    }, offset);
   }
 
   /** Like {@linkcode read}, always resolving to bytes, in text modes too. */
@@ -352,7 +380,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       checkSize("size", size);
       checkNonNegative("offset", offset);
       this.#requireReadable();
-    });
+    }, offset);
   }
 
   /**
@@ -401,6 +429,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
         checkNonNegative("offset", offset);
         this.#requireReadable();
       },
+      offset,
     );
   }
 
@@ -420,7 +449,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       this.#requireWritable();
       bytes = this.#encode(data);
       checkNonNegative("offset", offset);
-    });
+    }, offset);
   }
 
   /** Like {@linkcode write}, taking bytes in any mode. */
@@ -434,7 +463,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       copy = asBytes("bytes", bytes).slice();
       checkNonNegative("offset", offset);
       this.#requireWritable();
-    });
+    }, offset);
   }
 
   /**
@@ -467,11 +496,17 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
         afp.#pastDirectEnd(offset)?.then((past) => past ? atEnd : read()) ??
           read();
       return {
+        get seekable() {
+          return afp.seekable;
+        },
         readBytes: (size, offset) =>
           unlessPastEnd(
             offset,
             new Uint8Array(0),
-            () => afp.readBytes(size, offset),
+            () =>
+              afp.#stream === undefined
+                ? afp.readBytes(size, offset)
+                : afp.#readSome(size, offset),
           ),
         readInto: (into, offset) =>
           unlessPastEnd(offset, 0, () => afp.#readIntoOwn(into, offset)),
@@ -493,7 +528,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     return this.#do("write", (file) => this.#write(file, bytes, offset), () => {
       checkNonNegative("offset", offset);
       this.#requireWritable();
-    });
+    }, offset);
   }
 
   /**
@@ -679,6 +714,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     syscall: string,
     operation: (file: BackendFile) => Promise<T>,
     check?: () => void,
+    offset?: number,
   ): Promise<T> {
     check?.();
     const file = this.#file;
@@ -694,7 +730,9 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     enterOperation(owner);
     this.#active++;
     try {
-      return await operation(file);
+      const stream = this.#stream;
+      if (stream === undefined) return await operation(file);
+      return await stream.run(offset, () => operation(file));
     } catch (error) {
       throw normalizeError(error, syscall, this.name);
     } finally {
@@ -751,6 +789,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    */
   #canReadSmall(size: unknown, offset: unknown): size is number {
     return this.#state === "open" && this.mode.readable &&
+      this.#stream === undefined &&
       typeof size === "number" && size > 0 && size <= SIZE_QUERY_ABOVE &&
       Number.isInteger(size) && typeof offset === "number" && offset >= 0 &&
       Number.isSafeInteger(offset);
@@ -916,10 +955,35 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * backend as it is.
    */
   #readIntoOwn(into: Uint8Array, offset: number): Promise<number> {
-    return this.#do("read", (file) => this.#fill(file, into, 0, offset), () => {
-      checkNonNegative("offset", offset);
+    return this.#do(
+      "read",
+      (file) =>
+        this.#stream === undefined
+          ? this.#fill(file, into, 0, offset)
+          // A stream gives what it has: a reader must not wait for more.
+          : this.#request(() => file.read(into, offset)),
+      () => {
+        checkNonNegative("offset", offset);
+        this.#requireReadable();
+      },
+      offset,
+    );
+  }
+
+  /**
+   * For the library's own readers of a file that cannot seek: one read of up
+   * to `size` bytes, what the stream has (fewer before its end too; empty at
+   * its end).
+   */
+  #readSome(size: number, offset: number): Promise<Uint8Array> {
+    return this.#do("read", async (file) => {
+      const buffer = new Uint8Array(size);
+      const n = await this.#request(() => file.read(buffer, offset));
+      return n === size ? buffer : buffer.slice(0, n);
+    }, () => {
+      checkSize("size", size);
       this.#requireReadable();
-    });
+    }, offset);
   }
 
   /**

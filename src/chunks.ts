@@ -6,6 +6,13 @@
 
 /** What a chunk source needs of a file: positional byte reads. */
 export interface ByteReadable {
+  /**
+   * False for a file that cannot seek: a read there consumes what it reads,
+   * so nothing is read ahead (a read ahead dropped would lose its bytes), and
+   * a read may return fewer bytes than asked before the end (what the stream
+   * has); only an empty read is the end.
+   */
+  readonly seekable: boolean;
   /** Reads up to `size` bytes at `offset` into a new buffer; fewer only at the end of the file. */
   readBytes(size: number, offset: number): Promise<Uint8Array>;
   /**
@@ -208,7 +215,12 @@ export class ChunkSource {
    * in sequence so far, up to `#readAheadBytes` (one chunk at least).
    */
   #readAhead(pending = 0): void {
-    if (this.#atEnd || this.#taken === 0 || this.#readAheadBytes === 0) return;
+    if (
+      this.#atEnd || this.#taken === 0 || this.#readAheadBytes === 0 ||
+      !this.#file.seekable
+    ) {
+      return;
+    }
     const chunk = this.#chunkSize;
     const allowance = Math.max(
       chunk,

@@ -9,6 +9,7 @@ import type {
   BackendFile,
   BackendName,
   BackendProvider,
+  OpenDescriptor,
   OpenTarget,
 } from "../impl/backend.ts";
 import { CannotServe } from "../impl/backend.ts";
@@ -244,21 +245,32 @@ export class Context implements AsyncDisposable {
           continue;
         }
       }
+      const opening = target;
       try {
         const file = await this.#requests.run(() =>
-          this.#backendFor(provider).open(target)
+          this.#backendFor(provider).open(opening)
         );
         return { backend: provider.name, file };
       } catch (error) {
         if (!(error instanceof CannotServe)) throw error;
         refusals.push(`${provider.name}: ${error.message}`);
+        // The file is open already: the next backend serves that open.
+        if (error.handoff !== undefined) target = error.handoff;
       }
     }
-    const name = target.kind === "path" ? target.path : target.name;
+    const name = target.kind === "fsfile" ? target.name : target.path;
+    if (target.kind === "descriptor") await closeHandoff(target);
     throw new Deno.errors.NotSupported(
       `No backend of this context can serve '${name}' (${refusals.join("; ")})`,
     );
   }
+}
+
+/** Closes a descriptor that a backend opened and no backend would serve. */
+async function closeHandoff(descriptor: OpenDescriptor): Promise<void> {
+  // Only FFI backends hand descriptors on, and they loaded this module.
+  const { closeDescriptor } = await import("../impl/descriptor.ts");
+  await closeDescriptor(descriptor.fd);
 }
 
 /**

@@ -18,6 +18,7 @@ const OWNERSHIPS: readonly ChunkOwnership[] = ["owned", "borrowed"];
  * `readInto` while another read into it is in flight fails the read.
  */
 class RecordingFile implements ByteReadable {
+  readonly seekable = true;
   data: Uint8Array;
   readonly reads: { size: number; offset: number; buffer: ArrayBuffer }[] = [];
   failAt: number | undefined;

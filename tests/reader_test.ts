@@ -47,6 +47,9 @@ async function spyOnOwnReads(fn: () => Promise<void>) {
   fileInternals.ownReads = (file) => {
     const readable = ownReads(file);
     return {
+      get seekable() {
+        return readable.seekable;
+      },
       readBytes: readable.readBytes,
       readInto(into, offset) {
         if (into.length >= 2 ** 19) {

@@ -25,6 +25,8 @@ export interface RunOptions {
   args?: readonly string[];
   /** Environment variables for the child (`AIOFILE_*` are unset otherwise). */
   env?: Record<string, string | undefined>;
+  /** Written to the child's standard input (a pipe), which is then closed; none otherwise. */
+  stdin?: string;
 }
 
 /** Runs `fixtures/<name>` with `flags`. */
@@ -41,7 +43,7 @@ export async function runFixture(
     if (value !== undefined) env[key] = value;
   }
   const signal = AbortSignal.timeout(TIMEOUT_MS);
-  const output = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--no-config",
@@ -54,11 +56,17 @@ export async function runFixture(
     ],
     env,
     clearEnv: true,
-    stdin: "null",
+    stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     signal,
-  }).output();
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const output = await child.output();
   const decoder = new TextDecoder();
   return {
     code: output.code,
