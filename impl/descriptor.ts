@@ -1,14 +1,25 @@
 /**
  * File descriptors for the FFI backends, opened with `node:fs`: it checks Deno's
  * read and write permissions (and Deno's rules for special files) and returns a
- * real descriptor, so no FFI backend reaches a file the sandbox would refuse.
+ * descriptor, so no FFI backend reaches a file the sandbox would refuse.
+ *
+ * Deno before 2.7.12 returns from `node:fs` a number of its own (a resource id),
+ * not the operating system's descriptor: an FFI call on it reads or writes
+ * whatever the process has open under that number. So before any FFI call
+ * touches a descriptor, {@linkcode descriptorOf} checks with `statx(2)` that the
+ * operating system's descriptor names the file `node:fs` opened (same device and
+ * inode as `fstat` through `node:fs` says). When it does not, the descriptor is
+ * closed through `node:fs` only, the file goes to the next backend (in the end
+ * `deno`), and from then on the FFI backends refuse every file of this process
+ * without opening it.
  *
  * @module
  */
 
 import * as fs from "node:fs";
 import { currentArch } from "../ffi/arch.ts";
-import type { OpenDescriptor, OpenFlags } from "./backend.ts";
+import { fixedMemory, lastErrno, loadLibc } from "../ffi/libc.ts";
+import { CannotServe, type OpenDescriptor, type OpenFlags } from "./backend.ts";
 
 /** `open(2)` flags for a mode. */
 export function posixOpenFlags(flags: OpenFlags): number {
@@ -26,35 +37,86 @@ export function posixOpenFlags(flags: OpenFlags): number {
   return bits;
 }
 
-/** Opens with `node:fs` (permission-checked); resolves to a real descriptor. */
+/**
+ * The `node:fs` calls the FFI backends make on descriptors. Tests replace them
+ * ({@linkcode useDescriptorCallsForTests}) to play a runtime whose descriptors
+ * are not the operating system's.
+ */
+export interface DescriptorCalls {
+  /** `open(2)`, permission-checked by Deno. */
+  open(path: string, flags: number): Promise<number>;
+  /** `fstat(2)`. */
+  fstat(fd: number): Promise<fs.Stats>;
+  /** `close(2)`. */
+  close(fd: number): Promise<void>;
+}
+
+/** The calls of `node:fs` itself. */
+export const NODE_DESCRIPTOR_CALLS: DescriptorCalls = {
+  open: (path, flags) =>
+    new Promise((resolve, reject) =>
+      fs.open(
+        path,
+        flags,
+        0o666,
+        (error, fd) => error ? reject(error) : resolve(fd),
+      )
+    ),
+  fstat: (fd) =>
+    new Promise((resolve, reject) =>
+      fs.fstat(fd, (error, stats) => error ? reject(error) : resolve(stats))
+    ),
+  close: (fd) =>
+    new Promise((resolve, reject) =>
+      fs.close(fd, (error) => error ? reject(error) : resolve())
+    ),
+};
+
+let calls = NODE_DESCRIPTOR_CALLS;
+
+/**
+ * Why this process's `node:fs` descriptors are not the operating system's,
+ * once an open has shown it: a fact of the runtime, kept for the process.
+ */
+let foreignDescriptors: string | undefined;
+
+/**
+ * For tests: makes the FFI backends use `replacement` instead of `node:fs`
+ * (`undefined`: `node:fs` again), and forgets what an earlier open showed of
+ * the runtime's descriptors.
+ */
+export function useDescriptorCallsForTests(
+  replacement?: DescriptorCalls,
+): void {
+  calls = replacement ?? NODE_DESCRIPTOR_CALLS;
+  foreignDescriptors = undefined;
+}
+
+/** Opens with `node:fs` (permission-checked); resolves to its descriptor. */
 export function openDescriptor(path: string, flags: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fs.open(
-      path,
-      flags,
-      0o666,
-      (error, fd) => error ? reject(error) : resolve(fd),
-    )
-  );
+  return calls.open(path, flags);
 }
 
 /** `fstat(2)` through `node:fs`. */
 export function statDescriptor(fd: number): Promise<fs.Stats> {
-  return new Promise((resolve, reject) =>
-    fs.fstat(fd, (error, stats) => error ? reject(error) : resolve(stats))
-  );
+  return calls.fstat(fd);
 }
 
 /** `close(2)` through `node:fs`. */
 export function closeDescriptor(fd: number): Promise<void> {
-  return new Promise((resolve, reject) =>
-    fs.close(fd, (error) => error ? reject(error) : resolve())
-  );
+  return calls.close(fd);
 }
 
 /**
  * Opens `target` with `node:fs` unless it is a descriptor a backend already
- * opened; resolves to the descriptor and what `fstat` says of it.
+ * opened (and checked); resolves to the descriptor and what `fstat` says of
+ * it, once the descriptor is known to be the operating system's own for that
+ * file.
+ *
+ * @throws {CannotServe} when this runtime's `node:fs` descriptors are not the
+ * operating system's: an FFI call must never touch them. A descriptor opened
+ * here is handed on (the next backend closes it through `node:fs` and opens the
+ * file again by its path, as this open left it).
  */
 export async function descriptorOf(
   target:
@@ -64,21 +126,104 @@ export async function descriptorOf(
       | OpenDescriptor
     ),
 ): Promise<OpenDescriptor> {
+  if (foreignDescriptors !== undefined) {
+    // Known for this process: nothing is opened for an FFI backend.
+    throw new CannotServe(
+      foreignDescriptors,
+      target.kind === "descriptor" ? target : undefined,
+    );
+  }
   if (target.kind === "descriptor") return target;
   const { path, flags } = target;
   const fd = await openDescriptor(path, posixOpenFlags(flags));
+  let stats: fs.Stats;
   try {
-    return {
-      kind: "descriptor",
-      path,
-      flags,
-      fd,
-      stats: await statDescriptor(fd),
-    };
+    stats = await statDescriptor(fd);
   } catch (error) {
     await closeDescriptor(fd);
     throw error;
   }
+  const descriptor: OpenDescriptor = {
+    kind: "descriptor",
+    path,
+    flags,
+    fd,
+    stats,
+  };
+  const mismatch = foreignDescriptor(fd, stats);
+  if (mismatch === undefined) return descriptor;
+  foreignDescriptors ??=
+    `this runtime's node:fs descriptors are not the operating system's (${mismatch}; Deno ${Deno.version.deno}, FFI backends need 2.7.12 or later)`;
+  throw new CannotServe(foreignDescriptors, {
+    ...descriptor,
+    // This open created or emptied the file already: the next one takes it
+    // as it now is.
+    flags: { ...flags, create: false, createNew: false, truncate: false },
+  });
+}
+
+/** `statx` flag: the descriptor itself, with an empty path. */
+const AT_EMPTY_PATH = 0x1000;
+/** `statx` mask: the inode number (the device is always filled). */
+const STATX_INO = 0x100;
+/** Offsets in `struct statx`. */
+const STX_INO = 32;
+const STX_DEV_MAJOR = 136;
+const STX_DEV_MINOR = 140;
+const EBADF = 9;
+/** The first Deno whose `node:fs` descriptors are the operating system's. */
+const REAL_DESCRIPTORS_SINCE = [2, 7, 12];
+
+/**
+ * Why the operating system's descriptor `fd` is not the file `node:fs`
+ * describes with `stats`, or `undefined` when it is. `statx(2)` goes straight
+ * to the kernel: it touches nothing, and fails with `EBADF` when nothing is
+ * open under that number.
+ */
+function foreignDescriptor(fd: number, stats: fs.Stats): string | undefined {
+  const libc = loadLibc();
+  if (!libc.ok) return `cannot check descriptor ${fd}: ${libc.reason}`;
+  const buf = new Uint8Array(256);
+  const view = new DataView(buf.buffer);
+  const empty = fixedMemory(Uint8Array, 1);
+  if (
+    libc.library.symbols.statx(fd, empty, AT_EMPTY_PATH, STATX_INO, buf) !== 0
+  ) {
+    const errno = lastErrno(libc.library);
+    if (errno === EBADF) return `descriptor ${fd} is not open`;
+    // statx is missing or filtered (ENOSYS, EPERM): the version must tell.
+    return denoHasRealDescriptors()
+      ? undefined
+      : `cannot check descriptor ${fd}: statx failed with errno ${errno}`;
+  }
+  const ino = Number(view.getBigUint64(STX_INO, true));
+  const dev = makedev(
+    view.getUint32(STX_DEV_MAJOR, true),
+    view.getUint32(STX_DEV_MINOR, true),
+  );
+  if (ino === stats.ino && dev === BigInt(stats.dev)) return undefined;
+  return `descriptor ${fd} is inode ${ino} on device ${dev}, the file opened is inode ${stats.ino} on device ${stats.dev}`;
+}
+
+/**
+ * glibc's `makedev`: how `stat(2)` (and so Deno and `node:fs`) encode a
+ * device's major and minor numbers in `st_dev`.
+ */
+export function makedev(major: number, minor: number): bigint {
+  const [maj, min] = [BigInt(major), BigInt(minor)];
+  return ((maj & 0xfffff000n) << 32n) | ((maj & 0xfffn) << 8n) |
+    ((min & 0xffffff00n) << 12n) | (min & 0xffn);
+}
+
+/** Whether this Deno is 2.7.12 or later. */
+function denoHasRealDescriptors(): boolean {
+  const version = Deno.version.deno.split(/[.-]/).slice(0, 3).map(Number);
+  for (let i = 0; i < 3; i++) {
+    if (version[i] !== REAL_DESCRIPTORS_SINCE[i]) {
+      return version[i] > REAL_DESCRIPTORS_SINCE[i];
+    }
+  }
+  return true;
 }
 
 /** `lseek(2)` whence: the current position. */
