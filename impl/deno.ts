@@ -51,9 +51,10 @@ export class DenoBackend implements Backend {
     if (target.kind === "fsfile") {
       // A handle of the user's: never closed here. One that cannot seek (a
       // pipe), or has no seek (Deno Deploy Classic), is read in sequence.
-      const { file } = target;
+      const { file, name, flags } = target;
+      checkHandle(file, flags, name);
       return cannotSeek(file)
-        ? new DenoStream(file, false)
+        ? new DenoStream(file, false, name)
         : new DenoFile(file, undefined, false, 1);
     }
     if (target.kind === "descriptor") {
@@ -66,7 +67,8 @@ export class DenoBackend implements Backend {
     }
     const file = await Deno.open(target.path, denoOpenOptions(target.flags));
     try {
-      if (cannotSeek(file)) return new DenoStream(file, true);
+      checkHandle(file, target.flags, target.path);
+      if (cannotSeek(file)) return new DenoStream(file, true, target.path);
       const info = await statOrUndefined(file);
       if (info === undefined) {
         // Deno checks `FsFile.stat()` against the link's target, `Deno.open`
@@ -105,9 +107,14 @@ export class DenoBackend implements Backend {
   }
 }
 
+/**
+ * What `file.stat()` says, or `undefined` when the handle has no `stat` (Deno
+ * Deploy Classic) or Deno refuses it.
+ */
 async function statOrUndefined(
   file: Deno.FsFile,
 ): Promise<Deno.FileInfo | undefined> {
+  if (typeof file.stat !== "function") return undefined;
   try {
     return await file.stat();
   } catch (error) {
@@ -129,6 +136,26 @@ function seekTo(file: Deno.FsFile, offset: number): boolean {
   } catch (error) {
     if ((error as { code?: unknown }).code === "EINVAL") return false;
     throw error;
+  }
+}
+
+/** The calls a handle may lack (Deno Deploy Classic has only `read` and `close`). */
+type HandleCall = "read" | "write" | "sync" | "syncData" | "truncate";
+
+/** `Deno.errors.NotSupported` for a handle without `call`. */
+function lacking(call: HandleCall, name: string): Deno.errors.NotSupported {
+  return new Deno.errors.NotSupported(
+    `The Deno.FsFile of '${name}' has no ${call}() (a read-only handle, as on Deno Deploy Classic)`,
+  );
+}
+
+/** Refuses at open a handle that lacks what the mode needs (reading or writing). */
+function checkHandle(file: Deno.FsFile, flags: OpenFlags, name: string): void {
+  if (flags.read && typeof file.read !== "function") {
+    throw lacking("read", name);
+  }
+  if ((flags.write || flags.append) && typeof file.write !== "function") {
+    throw lacking("write", name);
   }
 }
 
@@ -157,11 +184,28 @@ class DenoStream implements BackendFile {
   readonly readMemory = "held";
   readonly #file: Deno.FsFile;
   readonly #owned: boolean;
+  readonly #name: string;
 
-  /** @param owned Whether this file opened the handle (and closes it). */
-  constructor(file: Deno.FsFile, owned: boolean) {
+  /**
+   * @param owned Whether this file opened the handle (and closes it).
+   * @param name The path (or `<Deno.FsFile>`), for messages.
+   */
+  constructor(file: Deno.FsFile, owned: boolean, name: string) {
     this.#file = file;
     this.#owned = owned;
+    this.#name = name;
+  }
+
+  /** Calls the handle's `call`, or rejects with `NotSupported` when it has none. */
+  #call<T>(call: HandleCall, ...args: unknown[]): Promise<T> {
+    const method = this.#file[call] as unknown;
+    if (typeof method !== "function") {
+      return Promise.reject(lacking(call, this.#name));
+    }
+    return (method as (...args: unknown[]) => Promise<T>).apply(
+      this.#file,
+      args,
+    );
   }
 
   async read(into: Uint8Array, _offset: number): Promise<number> {
@@ -173,20 +217,24 @@ class DenoStream implements BackendFile {
   }
 
   fsync(): Promise<void> {
-    return this.#file.sync();
+    return this.#call("sync");
   }
 
   fdatasync(): Promise<void> {
-    return this.#file.syncData();
+    return this.#call("syncData");
   }
 
   truncate(length: number): Promise<void> {
-    return this.#file.truncate(length);
+    return this.#call("truncate", length);
   }
 
   async size(): Promise<number> {
-    if (typeof this.#file.stat !== "function") return 0;
-    return (await statOrUndefined(this.#file))?.size ?? 0;
+    // A handle without stat (Deno Deploy Classic) that this file opened by
+    // its path: the path says.
+    const info = typeof this.#file.stat !== "function" && this.#owned
+      ? await Deno.stat(this.#name)
+      : await statOrUndefined(this.#file);
+    return info?.size ?? 0;
   }
 
   close(): Promise<void> {
