@@ -22,6 +22,9 @@ import {
 } from "../impl/descriptor.ts";
 import { backendTest, withTempDir } from "./backends.ts";
 import { report, runFixture } from "./subprocess.ts";
+import { libcPaths } from "../ffi/libc.ts";
+import { libaioPaths } from "../ffi/libaio.ts";
+import { namesOf } from "../ffi/load.ts";
 
 /**
  * `node:fs` as Deno before 2.7.12 gives it: `open` opens the file, but the
@@ -411,6 +414,114 @@ Deno.test("Deno Deploy-like permissions: reads, lines, a Response body, Writer a
       });
     });
   });
+});
+
+/** The first candidate of `paths` that exists, and its real path. */
+function installed(
+  paths: readonly string[],
+): { path: string; real: string } | undefined {
+  for (const path of paths) {
+    if (!path.startsWith("/")) continue;
+    try {
+      return { path, real: Deno.realPathSync(path) };
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const libc = installed(libcPaths());
+
+Deno.test({
+  name: "--deny-ffi=<libc> loads libc by no other path: files go to deno" +
+    (libc === undefined ? " (skipped: no libc.so.6 found)" : ""),
+  ignore: libc === undefined,
+  async fn(t) {
+    // The real path, and the first candidate (another path to the same file
+    // where /lib links to /usr/lib).
+    for (const denied of new Set([libc!.real, libc!.path])) {
+      await t.step(denied, () =>
+        withTempDir(async (dir) => {
+          const out = report(
+            await runFixture("ffi_denied.ts", [
+              "--allow-read",
+              "--allow-write",
+              "--allow-ffi",
+              `--deny-ffi=${denied}`,
+            ], { args: [`${dir}/file.txt`] }),
+          );
+          assert.equal(out.backend, "deno");
+          assert.equal(out.data, "served\n");
+          assert.deepEqual(out.dlopened, [], "a library was loaded");
+          for (const name of ["uring", "linux", "thread"]) {
+            assert.match(out.unavailable[name], /is denied/);
+          }
+          assert.equal(out.unavailable.deno, null);
+        }));
+    }
+    if (libcPaths().includes(libc!.real)) {
+      await t.step(
+        "without read permission to follow the links",
+        () =>
+          withTempDir(async (dir) => {
+            const out = report(
+              await runFixture("ffi_denied.ts", [
+                `--allow-read=${dir}`,
+                `--allow-write=${dir}`,
+                "--allow-ffi",
+                `--deny-ffi=${libc!.real}`,
+              ], { args: [`${dir}/file.txt`] }),
+            );
+            assert.equal(out.backend, "deno");
+            assert.deepEqual(out.dlopened, [], "a library was loaded");
+          }),
+      );
+    }
+  },
+});
+
+Deno.test("namesOf follows a library path through each directory and link to its file", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/real`);
+    await Deno.writeTextFile(`${dir}/real/lib.so.1.0`, "");
+    await Deno.symlink("lib.so.1.0", `${dir}/real/lib.so.1`);
+    await Deno.symlink("real", `${dir}/alias`);
+    assert.deepEqual(namesOf(`${dir}/alias/lib.so.1`), [
+      `${dir}/alias/lib.so.1`,
+      `${dir}/real/lib.so.1`,
+      `${dir}/real/lib.so.1.0`,
+    ]);
+    assert.equal(namesOf(`${dir}/alias/missing.so`), undefined);
+  });
+});
+
+const libaio = installed(libaioPaths());
+
+Deno.test({
+  name: "--deny-ffi=<libaio> loads libaio by no other path" +
+    (libaio === undefined || libc === undefined
+      ? " (skipped: libaio or libc not installed)"
+      : ""),
+  ignore: libaio === undefined || libc === undefined,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const out = report(
+        await runFixture("ffi_denied.ts", [
+          "--allow-read",
+          "--allow-write",
+          "--allow-ffi",
+          `--deny-ffi=${libaio!.real}`,
+        ], { args: [`${dir}/file.txt`] }),
+      );
+      assert.equal(out.data, "served\n");
+      // libc still loads (the linux backend calls io_setup through syscall()).
+      for (const { path } of out.dlopened) {
+        assert.equal(Deno.realPathSync(path), libc!.real, path);
+      }
+      assert.equal(out.unavailable.linux, null);
+    });
+  },
 });
 
 function encode(text: string): Uint8Array {
