@@ -203,6 +203,7 @@ class DenoFile implements BackendFile {
   readonly #waiting: ((file: Deno.FsFile) => void)[] = [];
   #reopen: (() => Promise<Deno.FsFile | undefined>) | undefined;
   #opening = 0;
+  #closed = false;
   readonly #owned: boolean;
   readonly #max: number;
 
@@ -246,6 +247,10 @@ class DenoFile implements BackendFile {
     }
     if (extra === undefined) {
       this.#reopen = undefined; // stay with the handles we have
+      return;
+    }
+    if (this.#closed) {
+      extra.close(); // closed while it was being opened
       return;
     }
     this.#all.push(extra);
@@ -305,6 +310,7 @@ class DenoFile implements BackendFile {
   }
 
   close(): Promise<void> {
+    this.#closed = true;
     this.#reopen = undefined;
     if (this.#owned) {
       for (const file of this.#all) file.close();

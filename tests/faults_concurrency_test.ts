@@ -179,13 +179,7 @@ backendTest(
 
 Deno.test({
   name:
-    `${CLOSE_NAME}, those made right after close() reject BadResource, on every backend ` +
-    "(ignored, known bug: they run)",
-  // Fails on every backend: close() marks the file closing only after a
-  // microtask (#close awaits #opening first), so calls made right after it are
-  // admitted and run: a truncate() or write() called just after close() changes
-  // the file.
-  ignore: true,
+    `${CLOSE_NAME}, those made right after close() reject BadResource, on every backend`,
   async fn() {
     for (const backend of availableBackends()) {
       await using context = createContext({ backend });
@@ -198,13 +192,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "[deno] closing files while the backend opens another handle for them leaves no descriptor open " +
-    "(ignored, known bug: the late handle is kept)",
-  // Fails now and then (most runs): impl/deno.ts DenoFile.#grow opens another
-  // handle when a second request finds none idle; when close() comes first
-  // (it closes the handles it has and empties #all), the handle that arrives
-  // afterwards is pushed to #all and never closed.
-  ignore: true,
+    "[deno] closing files while the backend opens another handle for them leaves no descriptor open",
   async fn() {
     await withTempDir(async (dir) => {
       await using context = createContext({ backend: "deno" });

@@ -143,11 +143,6 @@ testUnless(
     assert.deepEqual(exhausted, { backend: "thread", roundTrip: true });
     assert.deepEqual(sameContext, { backend: "linux", roundTrip: true });
   },
-  // Fails: impl/ring.ts caches the failed io_setup in #setup for the backend's
-  // whole life, so the context hands every later file to thread (API.md: a
-  // transient EAGAIN never disables a backend, "a later context or file tries
-  // again").
-  { bug: "the failed io_setup is cached per context" },
 );
 
 testUnless(
@@ -165,11 +160,6 @@ testUnless(
       assert.equal(out.backend, "uring", JSON.stringify(out));
     });
   },
-  // Fails: impl/uring.ts's probe() stores its first answer in `probed` for the
-  // whole process, EMFILE included, so uring stays "unavailable: io_uring_setup
-  // failed: EMFILE" after the descriptors are closed (API.md: a transient
-  // EMFILE/ENOMEM/EAGAIN never disables a backend for the rest of the process).
-  { bug: "the uring probe caches EMFILE" },
 );
 
 const MANY_FILES = 3000;

@@ -161,14 +161,7 @@ for (const backend of BACKEND_NAMES) {
 
 Deno.test({
   name:
-    "a path with a NUL byte gives the same error under every backend, a TypeError naming the path " +
-    "(ignored, known bug: the FFI backends give AIOError ERR_INVALID_ARG_VALUE, deno opens or EINVAL)",
-  // Fails: the FFI backends open through node:fs, which rejects a NUL byte with
-  // an error that normalizeError turns into AIOError code ERR_INVALID_ARG_VALUE,
-  // errno 0, "(os error 0)"; the deno backend passes the path to Deno.open,
-  // which reads it lexically (`a\0/../b` opens `b`) or throws TypeError, which
-  // becomes AIOError EINVAL.
-  ignore: true,
+    "a path with a NUL byte gives the same error under every backend, a TypeError naming the path",
   async fn() {
     await withTempDir(async (dir) => {
       await Deno.writeTextFile(`${dir}/b.txt`, "b\n");
