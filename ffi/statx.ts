@@ -70,6 +70,33 @@ function time(view: DataView, at: number, withMs: boolean): Date {
   return new Date(seconds * 1000 + ms);
 }
 
+/** The `statx` calls this module needs of the C library. */
+export interface StatxCall {
+  statx(
+    dirfd: number,
+    path: Uint8Array,
+    flags: number,
+    mask: number,
+    statx: Uint8Array,
+  ): number;
+}
+
+/** The empty path of `AT_EMPTY_PATH` (a NUL byte), in memory that does not move. */
+const EMPTY_PATH = new Uint8Array(new ArrayBuffer(1));
+
+/**
+ * `statx(2)` of an open descriptor into `buffer` (a {@linkcode STATX_LAYOUT}
+ * `SIZE`-byte buffer over memory of its own); returns 0 or -1 (`errno` set).
+ */
+export function statxOf(
+  libc: StatxCall,
+  fd: number,
+  buffer: Uint8Array,
+  mask: number = STATX.BASIC_STATS | STATX.BTIME,
+): number {
+  return libc.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, mask, buffer);
+}
+
 /**
  * The `Deno.FileInfo` of a filled `struct statx`, as `Deno.stat` reports the
  * same file (`ctime` in whole seconds, as Deno gives it; `birthtime` null

@@ -189,6 +189,15 @@ class DenoStream implements BackendFile {
     return (await statOrUndefined(this.#file))?.size ?? 0;
   }
 
+  stat(): Promise<Deno.FileInfo> {
+    if (typeof this.#file.stat !== "function") {
+      return Promise.reject(
+        new Deno.errors.NotSupported("This Deno.FsFile has no stat()"),
+      );
+    }
+    return this.#file.stat();
+  }
+
   close(): Promise<void> {
     if (this.#owned) this.#file.close();
     return Promise.resolve();
@@ -307,6 +316,10 @@ class DenoFile implements BackendFile {
       (await statOrUndefined(file))?.size ??
         file.seekSync(0, Deno.SeekMode.End)
     );
+  }
+
+  stat(): Promise<Deno.FileInfo> {
+    return this.#with((file) => file.stat());
   }
 
   close(): Promise<void> {

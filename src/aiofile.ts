@@ -633,6 +633,29 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   }
 
   /**
+   * What the file system says of the open file (`fstat(2)`), as the
+   * `Deno.FileInfo` that `Deno.stat` and `Deno.FsFile.stat()` give for it:
+   * `size`, `isFile`, `mtime`, `ino`, `mode`, `nlink`, `blocks`, ...
+   *
+   * @example The size and kind of an open file
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await using afp = await AIOFile.open(path, "w+");
+   * await afp.write("hello");
+   * const info = await afp.stat();
+   * assert.equal(info.size, 5);
+   * assert.equal(info.isFile, true);
+   * assert.equal(info.ino, (await Deno.stat(path)).ino);
+   * ```
+   */
+  stat(): Promise<Deno.FileInfo> {
+    return this.#do("fstat", (file) => this.#request(() => file.stat()));
+  }
+
+  /**
    * Closes the file: waits for its requests in flight, makes written data durable
    * (`fsync`, only if something was written since the last sync, and not for
    * special files that cannot be synced), then releases
