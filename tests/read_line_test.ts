@@ -325,12 +325,11 @@ backendTest(
   "binary readLine: size bounds the bytes read, and a line holds little more memory than its own",
   async (context, dir) => {
     const path = `${dir}/bytes`;
-    await Deno.writeFile(path, new TextEncoder().encode("abcdef\ngh\n"));
+    // Lines shorter than the reads, and a file longer than them.
+    const text = "abcdef\ngh\n" + "x".repeat(20000);
+    await Deno.writeFile(path, new TextEncoder().encode(text));
     await using afp = await asyncOpen(path, "rb", { context });
-    const { result, work } = await measure<string | Uint8Array>(
-      afp,
-      () => afp.readLine(2),
-    );
+    const { result, work } = await measure(afp, () => afp.readLine(2));
     assert.deepEqual(result, new TextEncoder().encode("ab"));
     assert.equal(work.requested, 2);
     for (const expected of ["cdef\n", "gh\n"]) {
@@ -338,5 +337,84 @@ backendTest(
       assert.deepEqual(line, new TextEncoder().encode(expected));
       assert.ok(line.buffer.byteLength <= 2 * line.length);
     }
+    const last = await afp.readLine();
+    assert.equal(last.length, 20000);
+    assert.ok(last.buffer.byteLength <= 2 * last.length);
   },
 );
+
+/**
+ * `charsEnd` as it was before it could resume, walking from `from` each time:
+ * the reference that resumed counting must agree with.
+ */
+function charsEndFromStart(
+  encoding: string,
+  bytes: Uint8Array,
+  to: number,
+  count: number,
+): number {
+  if (encoding === "utf-8") {
+    const continuation = (i: number) => (bytes[i] & 0xc0) === 0x80;
+    let seen = 0;
+    for (let i = 0; i < to; i++) {
+      if (!continuation(i)) {
+        if (seen === count) return i;
+        seen++;
+      }
+    }
+    if (seen < count) return -1;
+    let lead = to - 1;
+    while (lead > 0 && lead > to - 4 && continuation(lead)) lead--;
+    if (lead < 0 || continuation(lead)) return to;
+    const length = bytes[lead] >= 0xf0
+      ? 4
+      : bytes[lead] >= 0xe0
+      ? 3
+      : bytes[lead] >= 0xc0
+      ? 2
+      : 1;
+    return lead + length > to ? -1 : to;
+  }
+  if (encoding.startsWith("utf-16")) {
+    const high = encoding === "utf-16le" ? 1 : 0;
+    let i = 0;
+    for (let seen = 0; seen < count; seen++) {
+      const pair = i + 2 <= to && (bytes[i + high] & 0xfc) === 0xd8;
+      if (i + (pair ? 4 : 2) > to) return -1;
+      i += pair ? 4 : 2;
+    }
+    return i;
+  }
+  return count <= to ? count : -1;
+}
+
+Deno.test("resumeCharsEnd ends where charsEnd from the start does, however the bytes arrive", () => {
+  // Random bytes, valid or not, drawn mostly from those that matter: ASCII,
+  // UTF-8 leads and continuations, UTF-16 surrogates.
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const interesting = [0x41, 0x0a, 0x80, 0xbf, 0xc3, 0xe2, 0xf0, 0xd8, 0xdc];
+  for (const encoding of ["utf-8", "utf-16le", "utf-16be", "windows-1252"]) {
+    const layout = textLayout(encoding);
+    for (let round = 0; round < 300; round++) {
+      const bytes = new Uint8Array(40);
+      for (let i = 0; i < bytes.length; i++) {
+        bytes[i] = random(3) === 0 ? random(256) : interesting[random(9)];
+      }
+      const count = random(30);
+      const progress = { at: 0, seen: 0 };
+      for (let to = 0; to <= bytes.length; to += random(5)) {
+        const expected = charsEndFromStart(encoding, bytes, to, count);
+        assert.equal(
+          layout.resumeCharsEnd(bytes, 0, to, count, progress),
+          expected,
+          `${encoding} ${bytes.subarray(0, to)} count ${count}`,
+        );
+        assert.equal(layout.charsEnd(bytes, 0, to, count), expected);
+      }
+    }
+  }
+});
