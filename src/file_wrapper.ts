@@ -471,12 +471,10 @@ export abstract class FileWrapper<D extends string | Uint8Array>
       // A separator may start in the last bytes and end in the next read.
       searched = Math.max(0, length - separator.length + 1);
       searched -= searched % unit;
-      // In binary mode `size` says how many bytes are needed at most.
-      const ask = layout === undefined && size !== -1
-        ? Math.min(request, size - length)
-        : request;
-      const more = await this.file.readBytes(ask, this.#position + length);
-      atEnd = more.length < ask;
+      // Read sizes stay multiples of the first (not cut to `size`), so that on
+      // an O_DIRECT file, from an aligned position, every read is aligned.
+      const more = await this.file.readBytes(request, this.#position + length);
+      atEnd = more.length < request;
       buffer.append(more);
       request = Math.min(2 * request, READLINE_MAX_READ);
     }

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { type AIOFile, asyncOpen } from "../mod.ts";
 import { textLayout } from "../src/text_layout.ts";
-import { backendTest } from "./backends.ts";
+import { backendTest, isExt4 } from "./backends.ts";
 
 /** The length of the long line, without its separator: 24 MiB. */
 const LONG = 24 << 20;
@@ -322,25 +322,40 @@ backendTest(
 );
 
 backendTest(
-  "binary readLine: size bounds the bytes read, and a line holds little more memory than its own",
+  "binary readLine: a line holds little more memory than its own",
   async (context, dir) => {
     const path = `${dir}/bytes`;
     // Lines shorter than the reads, and a file longer than them.
-    const text = "abcdef\ngh\n" + "x".repeat(20000);
+    const text = "ab\ncdef\n" + "x".repeat(20000);
     await Deno.writeFile(path, new TextEncoder().encode(text));
     await using afp = await asyncOpen(path, "rb", { context });
-    const { result, work } = await measure(afp, () => afp.readLine(2));
-    assert.deepEqual(result, new TextEncoder().encode("ab"));
-    assert.equal(work.requested, 2);
-    for (const expected of ["cdef\n", "gh\n"]) {
-      const line = await afp.readLine();
+    for (const expected of ["ab\n", "cd", "ef\n", "x".repeat(20000)]) {
+      const line = await afp.readLine(expected === "cd" ? 2 : -1);
       assert.deepEqual(line, new TextEncoder().encode(expected));
       assert.ok(line.buffer.byteLength <= 2 * line.length);
     }
-    const last = await afp.readLine();
-    assert.equal(last.length, 20000);
-    assert.ok(last.buffer.byteLength <= 2 * last.length);
   },
+);
+
+backendTest(
+  "readLine on an O_DIRECT file: from an aligned position, every read is aligned, with or without size",
+  async (context, dir) => {
+    if (!isExt4(dir)) return; // O_DIRECT needs a file system that takes it
+    const path = `${dir}/direct`;
+    const line = "x".repeat(3 << 20) + "\n";
+    await Deno.writeTextFile(path, line + "end");
+    for (const mode of ["r", "rb"]) {
+      await using afp = await asyncOpen(path, mode, { context, direct: true });
+      for (const size of [-1, 100, (2 << 20) + 1]) {
+        afp.seek(0);
+        const got = await afp.readLine(size);
+        const length = size === -1 ? line.length : size;
+        assert.equal(got.length, length);
+        assert.equal(afp.tell(), length);
+      }
+    }
+  },
+  { only: ["uring", "linux"] }, // the backends that open with O_DIRECT
 );
 
 /**
