@@ -6,7 +6,8 @@
 
 import { type AIOFile, fileInternals } from "./aiofile.ts";
 import { encodeSeparator, LineReader } from "./line_reader.ts";
-import { concat, indexOfSeparator } from "./bytes.ts";
+import { indexOfSeparator } from "./bytes.ts";
+import { ByteBuffer } from "./byte_buffer.ts";
 import { ChunkSource } from "./chunks.ts";
 import {
   DEFAULT_CHUNK_SIZE,
@@ -16,7 +17,11 @@ import {
 import { Semaphore } from "./semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { readableFrom, STREAM_CHUNK_SIZE, writableTo } from "./streams.ts";
-import { type TextLayout, textLayout } from "./text_layout.ts";
+import {
+  type CharProgress,
+  type TextLayout,
+  textLayout,
+} from "./text_layout.ts";
 import type { FileMode } from "./mode.ts";
 import {
   checkNonNegative,
@@ -25,8 +30,15 @@ import {
   describeValue,
 } from "./validate.ts";
 
-/** How many bytes `readLine` reads at a time. */
-const READLINE_CHUNK_SIZE = 8192;
+/**
+ * How many bytes `readLine` reads first; each further read of the same line
+ * asks for twice as many, up to {@linkcode READLINE_MAX_READ}, so a short line
+ * costs a small read and a long one few requests.
+ */
+const READLINE_FIRST_READ = 8192;
+
+/** The largest read of `readLine`: 1 MiB, read without asking the file's size. */
+const READLINE_MAX_READ = 1 << 20;
 
 /**
  * What {@linkcode FileWrapper} shares between its binary and text forms: a
@@ -391,24 +403,31 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     if (length === -1) {
       bytes = await this.file.readBytes(-1, this.#position);
     } else {
-      bytes = new Uint8Array(0);
+      // Characters are counted on from where the last round stopped, in bytes
+      // gathered without copying them again for each read.
+      const buffer = new ByteBuffer();
+      const counted: CharProgress = { at: 0, seen: 0 };
       let atEnd = false;
       for (;;) {
-        const end = layout.charsEnd(bytes, 0, bytes.length, length);
-        if (end !== -1) {
-          bytes = bytes.subarray(0, end);
+        const end = layout.resumeCharsEnd(
+          buffer.memory,
+          0,
+          buffer.length,
+          length,
+          counted,
+        );
+        if (end !== -1 || atEnd) {
+          bytes = buffer.memory.subarray(0, end === -1 ? buffer.length : end);
           break;
         }
-        if (atEnd) break;
-        // At least one byte per missing character: never reads past what is needed.
-        const missing = layout.unit *
-          Math.max(1, length - layout.countChars(bytes, 0, bytes.length));
+        // At least one unit per missing character: never reads past what is needed.
+        const missing = layout.unit * Math.max(1, length - counted.seen);
         const more = await this.file.readBytes(
           missing,
-          this.#position + bytes.length,
+          this.#position + buffer.length,
         );
         atEnd = more.length < missing;
-        bytes = concat(bytes, more);
+        buffer.append(more);
       }
     }
     const text = this.#decode(bytes);
@@ -416,43 +435,48 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     return text;
   }
 
+  /**
+   * Reads up to the separator, `size` (characters or bytes) or the end of the
+   * file. Linear in the line's length: the bytes gather in a buffer that grows
+   * geometrically, reads grow from 8 KiB to 1 MiB, and each round searches and
+   * counts only the bytes it added.
+   */
   async #readLine(size: number, separator: Uint8Array): Promise<D> {
     const layout = this.#layout;
     const unit = layout?.unit ?? 1;
-    let bytes: Uint8Array = new Uint8Array(0);
+    const buffer = new ByteBuffer();
+    const counted: CharProgress = { at: 0, seen: 0 };
     let searched = 0;
+    let request = READLINE_FIRST_READ;
     let atEnd = false;
     for (;;) {
-      let end = indexOfSeparator(
-        bytes,
-        separator,
-        searched,
-        bytes.length,
-        0,
-        unit,
-      );
+      const bytes = buffer.memory;
+      const length = buffer.length;
+      let end = indexOfSeparator(bytes, separator, searched, length, 0, unit);
       if (end !== -1) end += separator.length;
-      else if (atEnd) end = bytes.length;
+      else if (atEnd) end = length;
       if (size !== -1) {
         const limit = layout === undefined
-          ? (bytes.length >= size ? size : -1)
-          : layout.charsEnd(bytes, 0, bytes.length, size);
+          ? (length >= size ? size : -1)
+          : layout.resumeCharsEnd(bytes, 0, length, size, counted);
         if (limit !== -1 && (end === -1 || limit < end)) end = limit;
       }
       if (end !== -1) {
-        const line = bytes.subarray(0, end);
-        const result = layout === undefined ? line : this.#decode(line);
+        const result = layout === undefined
+          ? buffer.take(end)
+          : this.#decode(bytes.subarray(0, end));
         this.#position += end;
         return result as D;
       }
-      searched = Math.max(0, bytes.length - separator.length + 1);
+      // A separator may start in the last bytes and end in the next read.
+      searched = Math.max(0, length - separator.length + 1);
       searched -= searched % unit;
-      const more = await this.file.readBytes(
-        READLINE_CHUNK_SIZE,
-        this.#position + bytes.length,
-      );
-      atEnd = more.length < READLINE_CHUNK_SIZE;
-      bytes = concat(bytes, more);
+      // Read sizes stay multiples of the first (not cut to `size`), so that on
+      // an O_DIRECT file, from an aligned position, every read is aligned.
+      const more = await this.file.readBytes(request, this.#position + length);
+      atEnd = more.length < request;
+      buffer.append(more);
+      request = Math.min(2 * request, READLINE_MAX_READ);
     }
   }
 
