@@ -51,12 +51,14 @@ export class ByteBuffer {
   }
 
   /**
-   * The first `end` bytes, for a caller to keep: a view when they fill at least
-   * half of the `ArrayBuffer` they are in, else a copy, so that a short result
-   * does not hold on to much more memory than its own.
+   * The first `end` bytes, for a caller to keep, in memory of their own (its
+   * `buffer` holds them and nothing else): the memory itself when they fill
+   * it, else a copy.
    */
   take(end: number): Uint8Array {
     const bytes = this.#memory.subarray(0, end);
-    return 2 * end >= bytes.buffer.byteLength ? bytes : bytes.slice();
+    return bytes.byteOffset === 0 && end === bytes.buffer.byteLength
+      ? bytes
+      : bytes.slice();
   }
 }
