@@ -8,7 +8,7 @@ import { type AIOFile, fileInternals } from "./aiofile.ts";
 import { encodeSeparator, LineReader } from "./line_reader.ts";
 import { indexOfSeparator } from "./bytes.ts";
 import { ByteBuffer } from "./byte_buffer.ts";
-import { ChunkSource } from "./chunks.ts";
+import { type ByteReadable, ChunkSource } from "./chunks.ts";
 import {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_READ_AHEAD_BYTES,
@@ -75,6 +75,13 @@ export abstract class FileWrapper<D extends string | Uint8Array>
   /** The position after every operation issued, when known (no read in the way). */
   #planned: number | undefined;
   #closing: Promise<void> | undefined;
+  /**
+   * For a file that cannot seek: the bytes read from it and not consumed yet
+   * (a line's read goes past the line). The stream's own position is
+   * `#position + #held.length`. Undefined for a file that can seek, whose
+   * reads simply start again at the position.
+   */
+  #held: Uint8Array | undefined;
 
   /**
    * Wraps an open file; {@linkcode asyncOpen} is the usual way to get one.
@@ -84,6 +91,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
   constructor(file: AIOFile<string>, position = 0) {
     this.file = file;
     this.#position = checkNonNegative("position", position);
+    if (!file.seekable) this.#held = new Uint8Array(0);
     if (!file.mode.binary) {
       this.#layout = textLayout(file.encoding);
       this.#decoder = new StrictDecoder(file.encoding);
@@ -122,6 +130,11 @@ export abstract class FileWrapper<D extends string | Uint8Array>
    * before the start.
    */
   seek(offset: number, whence: 0 | 1 = 0): number {
+    if (this.#held !== undefined) {
+      throw new Deno.errors.NotSupported(
+        `'${this.name}' cannot seek (a pipe, a FIFO or a terminal): it is read and written in sequence`,
+      );
+    }
     if (whence !== 0 && whence !== 1) {
       throw new RangeError(
         `whence must be 0 (from the start) or 1 (from the current position), got ${
@@ -191,6 +204,11 @@ export abstract class FileWrapper<D extends string | Uint8Array>
 
   /** The lines from the position on (see {@linkcode LineReader}); the position follows them. */
   [Symbol.asyncIterator](): AsyncIterableIterator<D> {
+    if (this.#held !== undefined) {
+      // A stream's lines come from what was read of it already: one line at
+      // a time, the rest held for the next call.
+      return this.#each(() => this.readLine());
+    }
     let lines: LineReader<string> | undefined;
     return this.#follow(
       () => lines ??= new LineReader(this.file, { offset: this.#position }),
@@ -203,6 +221,11 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     chunkSize: number = DEFAULT_CHUNK_SIZE,
   ): AsyncIterableIterator<D> {
     checkPositive("chunkSize", chunkSize);
+    if (this.#held !== undefined) {
+      return this.#each(() =>
+        this.#afterWrites(() => this.#readChunk(chunkSize)) as Promise<D>
+      );
+    }
     let chunks: Reader<string> | undefined;
     return this.#follow(
       () =>
@@ -254,6 +277,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     let at: number | undefined;
     let chunks: ChunkSource | undefined;
     const reads = fileInternals.ownReads(this.file);
+    if (this.#held !== undefined) return this.#streamReadable(reads);
     const moved = (n: number) => {
       at! += n;
       this.#position = at!;
@@ -348,7 +372,8 @@ export abstract class FileWrapper<D extends string | Uint8Array>
       return Promise.reject(error);
     }
     const start = (): Promise<number> => {
-      const offset = this.#position;
+      // A stream is written where it is: past what was read of it.
+      const offset = this.#position + (this.#held?.length ?? 0);
       this.#position += bytes.length;
       const written = fileInternals.writeOwned(this.file, bytes, offset);
       const forget = () => this.#writes.delete(written);
@@ -391,47 +416,123 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     };
   }
 
+  /**
+   * An iterator over what `next` gives, one item per step, until an empty one
+   * (the end); the position follows each item (`next` moves it).
+   */
+  #each(next: () => Promise<D>): AsyncIterableIterator<D> {
+    return {
+      next: async (): Promise<IteratorResult<D>> => {
+        const item = await next();
+        return item.length === 0
+          ? { value: undefined, done: true }
+          : { value: item, done: false };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /**
+   * A buffer for one read operation, holding what was read of a stream and
+   * not consumed yet (nothing, for a file that can seek).
+   */
+  #gathered(): ByteBuffer {
+    const buffer = new ByteBuffer();
+    if (this.#held !== undefined && this.#held.length > 0) {
+      buffer.append(this.#held);
+      this.#held = new Uint8Array(0);
+    }
+    return buffer;
+  }
+
+  /**
+   * Ends a read operation that consumed the first `end` bytes of `buffer`:
+   * moves the position past them, and for a stream keeps the rest for the
+   * next operation (a file that can seek reads it again).
+   */
+  #consumed(buffer: ByteBuffer, end: number): void {
+    this.#position += end;
+    if (this.#held !== undefined && end < buffer.length) {
+      this.#held = buffer.memory.subarray(end, buffer.length);
+    }
+  }
+
+  /**
+   * The next bytes after those `buffer` holds, up to `want`, appended to it;
+   * true at the end of the file. A file that can seek is read until `want`
+   * bytes or the end (a short read is the end); a stream gives what it has
+   * (only an empty read is the end).
+   */
+  async #pull(buffer: ByteBuffer, want: number): Promise<boolean> {
+    const at = this.#position + buffer.length;
+    if (this.#held === undefined) {
+      const more = await this.file.readBytes(want, at);
+      buffer.append(more);
+      return more.length < want;
+    }
+    const more = await fileInternals.ownReads(this.file).readBytes(want, at);
+    buffer.append(more);
+    return more.length === 0;
+  }
+
   async #readBytes(length: number): Promise<Uint8Array> {
-    const bytes = await this.file.readBytes(length, this.#position);
-    this.#position += bytes.length;
+    if (this.#held === undefined) {
+      const bytes = await this.file.readBytes(length, this.#position);
+      this.#position += bytes.length;
+      return bytes;
+    }
+    const buffer = this.#gathered();
+    const wanted = length === -1 ? Infinity : length;
+    let request = READLINE_FIRST_READ;
+    while (buffer.length < wanted) {
+      const want = Math.min(request, wanted - buffer.length);
+      if (await this.#pull(buffer, want)) break;
+      request = Math.min(2 * request, READLINE_MAX_READ);
+    }
+    const end = Math.min(wanted, buffer.length);
+    const bytes = buffer.take(end);
+    this.#consumed(buffer, end);
     return bytes;
   }
 
   async #readText(length: number): Promise<string> {
     const layout = this.#layout!;
-    let bytes: Uint8Array;
-    if (length === -1) {
-      bytes = await this.file.readBytes(-1, this.#position);
-    } else {
-      // Characters are counted on from where the last round stopped, in bytes
-      // gathered without copying them again for each read.
-      const buffer = new ByteBuffer();
-      const counted: CharProgress = { at: 0, seen: 0 };
-      let atEnd = false;
-      for (;;) {
-        const end = layout.resumeCharsEnd(
-          buffer.memory,
-          0,
-          buffer.length,
-          length,
-          counted,
-        );
-        if (end !== -1 || atEnd) {
-          bytes = buffer.memory.subarray(0, end === -1 ? buffer.length : end);
-          break;
-        }
-        // At least one unit per missing character: never reads past what is needed.
-        const missing = layout.unit * Math.max(1, length - counted.seen);
-        const more = await this.file.readBytes(
-          missing,
-          this.#position + buffer.length,
-        );
-        atEnd = more.length < missing;
-        buffer.append(more);
-      }
+    if (length === -1 && this.#held === undefined) {
+      const bytes = await this.file.readBytes(-1, this.#position);
+      const text = this.#decode(bytes);
+      this.#position += bytes.length;
+      return text;
     }
-    const text = this.#decode(bytes);
-    this.#position += bytes.length;
+    // Characters are counted on from where the last round stopped, in bytes
+    // gathered without copying them again for each read.
+    const buffer = this.#gathered();
+    const counted: CharProgress = { at: 0, seen: 0 };
+    let atEnd = false;
+    let end: number;
+    for (;;) {
+      end = length === -1 ? -1 : layout.resumeCharsEnd(
+        buffer.memory,
+        0,
+        buffer.length,
+        length,
+        counted,
+      );
+      if (end !== -1) break;
+      if (atEnd) {
+        end = buffer.length;
+        break;
+      }
+      // At least one unit per missing character: never reads past what is
+      // needed (a stream may give fewer bytes than asked; never more).
+      const missing = length === -1
+        ? READLINE_MAX_READ
+        : layout.unit * Math.max(1, length - counted.seen);
+      atEnd = await this.#pull(buffer, missing);
+    }
+    const text = this.#decode(buffer.memory.subarray(0, end));
+    this.#consumed(buffer, end);
     return text;
   }
 
@@ -444,7 +545,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
   async #readLine(size: number, separator: Uint8Array): Promise<D> {
     const layout = this.#layout;
     const unit = layout?.unit ?? 1;
-    const buffer = new ByteBuffer();
+    const buffer = this.#gathered();
     const counted: CharProgress = { at: 0, seen: 0 };
     let searched = 0;
     let request = READLINE_FIRST_READ;
@@ -465,7 +566,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
         const result = layout === undefined
           ? buffer.take(end)
           : this.#decode(bytes.subarray(0, end));
-        this.#position += end;
+        this.#consumed(buffer, end);
         return result as D;
       }
       // A separator may start in the last bytes and end in the next read.
@@ -473,11 +574,82 @@ export abstract class FileWrapper<D extends string | Uint8Array>
       searched -= searched % unit;
       // Read sizes stay multiples of the first (not cut to `size`), so that on
       // an O_DIRECT file, from an aligned position, every read is aligned.
-      const more = await this.file.readBytes(request, this.#position + length);
-      atEnd = more.length < request;
-      buffer.append(more);
+      atEnd = await this.#pull(buffer, request);
       request = Math.min(2 * request, READLINE_MAX_READ);
     }
+  }
+
+  /**
+   * For a stream: the next chunk of `chunkSize` bytes (fewer at the end), in
+   * text mode extended to finish its last character, as `Reader` gives it.
+   */
+  async #readChunk(chunkSize: number): Promise<string | Uint8Array> {
+    const layout = this.#layout;
+    const buffer = this.#gathered();
+    let atEnd = false;
+    while (buffer.length < chunkSize && !atEnd) {
+      atEnd = await this.#pull(buffer, chunkSize - buffer.length);
+    }
+    let end = Math.min(chunkSize, buffer.length);
+    while (layout !== undefined && !atEnd) {
+      const complete = layout.completeEnd(buffer.memory, 0, end);
+      if (complete === end) break;
+      const needed = complete +
+        layout.charLength(buffer.memory, complete, buffer.length);
+      if (needed <= buffer.length) {
+        end = needed;
+        break;
+      }
+      atEnd = await this.#pull(buffer, needed - buffer.length);
+      end = Math.min(needed, buffer.length);
+    }
+    const result = layout === undefined
+      ? buffer.take(end)
+      : this.#decode(buffer.memory.subarray(0, end));
+    this.#consumed(buffer, end);
+    return result;
+  }
+
+  /**
+   * `readable` for a stream: what was read of it and not consumed comes first,
+   * then each read of the stream as it comes (nothing is read ahead).
+   */
+  #streamReadable(
+    reads: ByteReadable,
+  ): ReadableStream<Uint8Array<ArrayBuffer>> {
+    const moved = (n: number) => this.#position += n;
+    const held = (): Uint8Array | undefined => {
+      const bytes = this.#held!;
+      return bytes.length > 0 ? bytes : undefined;
+    };
+    return readableFrom({
+      nextRead: (deliver) =>
+        this.#afterWrites(async () => {
+          const kept = held();
+          let bytes: Uint8Array;
+          if (kept !== undefined) {
+            bytes = kept.slice();
+            this.#held = new Uint8Array(0);
+          } else {
+            bytes = await reads.readBytes(STREAM_CHUNK_SIZE, this.#position);
+          }
+          const n = bytes.length;
+          if (deliver(bytes)) moved(n);
+        }),
+      readInto: (into, deliver) =>
+        this.#afterWrites(async () => {
+          const bytes = held();
+          let n: number;
+          if (bytes !== undefined) {
+            n = Math.min(into.length, bytes.length);
+            into.set(bytes.subarray(0, n));
+            this.#held = bytes.subarray(n);
+          } else {
+            n = await reads.readInto(into, this.#position);
+          }
+          if (deliver(n)) moved(n);
+        }),
+    });
   }
 
   #decode(bytes: Uint8Array): string {
