@@ -62,10 +62,12 @@ const READLINE_MAX_READ = 1 << 20;
  * await wrapper.close();
  * ```
  */
-export abstract class FileWrapper<D extends string | Uint8Array>
-  implements AsyncIterable<D>, AsyncDisposable {
-  /** The underlying positional file. */
-  readonly file: AIOFile<string>;
+export abstract class FileWrapper<
+  D extends string | Uint8Array,
+  M extends string = string,
+> implements AsyncIterable<D>, AsyncDisposable {
+  /** The underlying positional file, typed by its mode (`AIOFile<"rb">`). */
+  readonly file: AIOFile<M>;
   readonly #serial = new Semaphore(1);
   readonly #writes = new Set<Promise<number>>();
   readonly #layout: TextLayout | undefined;
@@ -88,7 +90,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
    *
    * @param position The starting position in bytes.
    */
-  constructor(file: AIOFile<string>, position = 0) {
+  constructor(file: AIOFile<M>, position = 0) {
     this.file = file;
     this.#position = checkNonNegative("position", position);
     if (!file.seekable) this.#held = new Uint8Array(0);
@@ -123,21 +125,39 @@ export abstract class FileWrapper<D extends string | Uint8Array>
 
   /**
    * Moves the position (in bytes): `whence` 0 counts from the start, 1 from the
-   * current position. For the end, use `await afp.file.size()`. Returns the new
-   * position.
+   * current position, both synchronously, returning the new position; 2 counts
+   * from the end of the file, returning a `Promise` of the new position (the
+   * file's size is asked for, after the operations called before; those
+   * called after run after it).
+   *
+   * @example From the start, from here, from the end
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+");
+   * await afp.write("Hello world");
+   * assert.equal(afp.seek(6), 6);
+   * assert.equal(afp.seek(-2, 1), 4);
+   * assert.equal(await afp.seek(-5, 2), 6);
+   * assert.equal(await afp.read(), "world");
+   * ```
    *
    * @throws {TypeError|RangeError} for a bad offset or whence, or a position
-   * before the start.
+   * before the start (from the end: the promise rejects).
+   * @throws {Deno.errors.NotSupported} for a file that cannot seek (a pipe).
    */
-  seek(offset: number, whence: 0 | 1 = 0): number {
+  seek(offset: number, whence?: 0 | 1): number;
+  seek(offset: number, whence: 2): Promise<number>;
+  seek(offset: number, whence: 0 | 1 | 2 = 0): number | Promise<number> {
     if (this.#held !== undefined) {
       throw new Deno.errors.NotSupported(
         `'${this.name}' cannot seek (a pipe, a FIFO or a terminal): it is read and written in sequence`,
       );
     }
-    if (whence !== 0 && whence !== 1) {
+    if (whence !== 0 && whence !== 1 && whence !== 2) {
       throw new RangeError(
-        `whence must be 0 (from the start) or 1 (from the current position), got ${
+        `whence must be 0 (from the start), 1 (from the current position) or 2 (from the end), got ${
           describeValue(whence)
         }`,
       );
@@ -147,6 +167,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
         `offset must be an integer, got ${describeValue(offset)}`,
       );
     }
+    if (whence === 2) return this.#seekFromEnd(offset);
     const position = whence === 0 ? offset : this.tell() + offset;
     if (position < 0) {
       throw new RangeError(
@@ -161,6 +182,20 @@ export abstract class FileWrapper<D extends string | Uint8Array>
       this.#position = position;
     }
     return position;
+  }
+
+  /** Seeks to `offset` from the end, in turn after the operations before it. */
+  #seekFromEnd(offset: number): Promise<number> {
+    return this.#afterWrites(async () => {
+      const position = await this.file.size() + offset;
+      if (position < 0) {
+        throw new RangeError(
+          `Cannot seek before the start of the file (to ${position})`,
+        );
+      }
+      this.#position = position;
+      return position;
+    });
   }
 
   /**
@@ -209,7 +244,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
       // a time, the rest held for the next call.
       return this.#each(() => this.readLine());
     }
-    let lines: LineReader<string> | undefined;
+    let lines: LineReader<M> | undefined;
     return this.#follow(
       () => lines ??= new LineReader(this.file, { offset: this.#position }),
       (lines) => lines.readLine(),
@@ -226,7 +261,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
         this.#afterWrites(() => this.#readChunk(chunkSize)) as Promise<D>
       );
     }
-    let chunks: Reader<string> | undefined;
+    let chunks: Reader<M> | undefined;
     return this.#follow(
       () =>
         chunks ??= new Reader(this.file, {
@@ -321,6 +356,24 @@ export abstract class FileWrapper<D extends string | Uint8Array>
           : fileInternals.encode(this.file, chunk)
       )
     );
+  }
+
+  /**
+   * What the file system says of the file, as `Deno.stat` reports it (see
+   * `AIOFile.stat`), once the operations called before have run.
+   *
+   * @example
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await asyncOpen(await Deno.makeTempFile(), "w");
+   * afp.write("12345"); // stat() runs after it
+   * assert.equal((await afp.stat()).size, 5);
+   * ```
+   */
+  stat(): Promise<Deno.FileInfo> {
+    return this.#afterWrites(() => this.file.stat(), false);
   }
 
   /**
@@ -672,7 +725,8 @@ export abstract class FileWrapper<D extends string | Uint8Array>
  * console.log(await afp.read()); // Uint8Array(1) [ 4 ]
  * ```
  */
-export class BinaryFileWrapper extends FileWrapper<Uint8Array> {
+export class BinaryFileWrapper<M extends string = "rb">
+  extends FileWrapper<Uint8Array, M> {
   /**
    * Wraps an open binary file.
    *
@@ -680,7 +734,7 @@ export class BinaryFileWrapper extends FileWrapper<Uint8Array> {
    * @param position The starting position in bytes.
    * @throws {TypeError} for a file in a text mode.
    */
-  constructor(file: AIOFile<string>, position = 0) {
+  constructor(file: AIOFile<M>, position = 0) {
     if (!file.mode.binary) {
       throw new TypeError(
         `BinaryFileWrapper needs a binary mode, got "${file.mode.text}"`,
@@ -707,7 +761,8 @@ export class BinaryFileWrapper extends FileWrapper<Uint8Array> {
  * console.log(await afp.readLine()); // "llo\n"
  * ```
  */
-export class TextFileWrapper extends FileWrapper<string> {
+export class TextFileWrapper<M extends string = "r">
+  extends FileWrapper<string, M> {
   /** The text encoding. */
   readonly encoding: string;
 
@@ -719,7 +774,7 @@ export class TextFileWrapper extends FileWrapper<string> {
    * @throws {TypeError} for a file in a binary mode, or an encoding that cannot
    * be streamed.
    */
-  constructor(file: AIOFile<string>, position = 0) {
+  constructor(file: AIOFile<M>, position = 0) {
     if (file.mode.binary) {
       throw new TypeError(
         `TextFileWrapper needs a text mode, got "${file.mode.text}"`,

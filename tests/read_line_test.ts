@@ -68,8 +68,8 @@ const MAX_READS = 200;
  * Runs `call` on `afp` and counts what it did. A call that asks for more than
  * {@linkcode MAX_READS} reads fails there, rather than taking minutes.
  */
-async function measure<T>(
-  afp: { readonly file: AIOFile<string> },
+async function measure<T, M extends string>(
+  afp: { readonly file: AIOFile<M> },
   call: () => Promise<T>,
 ): Promise<{ result: T; work: Work }> {
   const work: Work = { reads: 0, requested: 0, copied: 0, counted: 0 };
@@ -176,7 +176,7 @@ backendTest(
           ? line.slice(from, to)
           : new TextDecoder().decode(bytes.subarray(from, to));
       await using afp = await asyncOpen(path, mode, { context });
-      const whole = await measure<string | Uint8Array>(
+      const whole = await measure<string | Uint8Array, string>(
         afp,
         () => afp.readLine(),
       );
@@ -186,14 +186,14 @@ backendTest(
       assert.deepEqual(await afp.readLine(), expected(LONG + 1, LONG + 6));
 
       afp.seek(0);
-      const first = await measure<string | Uint8Array>(
+      const first = await measure<string | Uint8Array, string>(
         afp,
         () => afp.readLine(cut),
       );
       assertSame(first.result, expected(0, cut));
       assert.equal(afp.tell(), cut);
       assertLinear(first.work, cut, lineReads(cut));
-      const rest = await measure<string | Uint8Array>(
+      const rest = await measure<string | Uint8Array, string>(
         afp,
         () => afp.readLine(LONG),
       );
