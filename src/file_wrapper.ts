@@ -56,7 +56,7 @@ const READLINE_MAX_READ = 1 << 20;
  * ```ts
  * import { asyncOpen, type FileWrapper } from "@aiofile/aiofile";
  *
- * const wrapper: FileWrapper<string> = await asyncOpen(await Deno.makeTempFile(), "w+");
+ * const wrapper: FileWrapper<string, "w+"> = await asyncOpen(await Deno.makeTempFile(), "w+");
  * await wrapper.write("data");
  * console.log(wrapper.tell()); // 4
  * await wrapper.close();
