@@ -143,6 +143,8 @@ export interface BackendFile {
   truncate(length: number): Promise<void>;
   /** The current size in bytes. */
   size(): Promise<number>;
+  /** What `fstat(2)` says of the file, as `Deno.stat` reports it. */
+  stat(): Promise<Deno.FileInfo>;
   /** Releases the file; called once, after every request on it has settled. */
   close(): Promise<void>;
 }

@@ -140,12 +140,12 @@ function seekTo(file: Deno.FsFile, offset: number): boolean {
 }
 
 /** The calls a handle may lack (Deno Deploy Classic has only `read` and `close`). */
-type HandleCall = "read" | "write" | "sync" | "syncData" | "truncate";
+type HandleCall = "read" | "write" | "sync" | "syncData" | "truncate" | "stat";
 
 /** `Deno.errors.NotSupported` for a handle without `call`. */
 function lacking(call: HandleCall, name: string): Deno.errors.NotSupported {
   return new Deno.errors.NotSupported(
-    `The Deno.FsFile of '${name}' has no ${call}() (a read-only handle, as on Deno Deploy Classic)`,
+    `The Deno.FsFile of '${name}' has no ${call}() (as on Deno Deploy Classic, whose handles only read)`,
   );
 }
 
@@ -237,6 +237,15 @@ class DenoStream implements BackendFile {
     return info?.size ?? 0;
   }
 
+  stat(): Promise<Deno.FileInfo> {
+    // A handle without stat (Deno Deploy Classic) that this file opened by
+    // its path: the path says.
+    if (typeof this.#file.stat !== "function" && this.#owned) {
+      return Deno.stat(this.#name);
+    }
+    return this.#call("stat");
+  }
+
   close(): Promise<void> {
     if (this.#owned) this.#file.close();
     return Promise.resolve();
@@ -251,6 +260,7 @@ class DenoFile implements BackendFile {
   readonly #waiting: ((file: Deno.FsFile) => void)[] = [];
   #reopen: (() => Promise<Deno.FsFile | undefined>) | undefined;
   #opening = 0;
+  #closed = false;
   readonly #owned: boolean;
   readonly #max: number;
 
@@ -294,6 +304,10 @@ class DenoFile implements BackendFile {
     }
     if (extra === undefined) {
       this.#reopen = undefined; // stay with the handles we have
+      return;
+    }
+    if (this.#closed) {
+      extra.close(); // closed while it was being opened
       return;
     }
     this.#all.push(extra);
@@ -352,7 +366,16 @@ class DenoFile implements BackendFile {
     );
   }
 
+  stat(): Promise<Deno.FileInfo> {
+    return this.#with((file) =>
+      typeof file.stat === "function"
+        ? file.stat()
+        : Promise.reject(lacking("stat", "<Deno.FsFile>"))
+    );
+  }
+
   close(): Promise<void> {
+    this.#closed = true;
     this.#reopen = undefined;
     if (this.#owned) {
       for (const file of this.#all) file.close();

@@ -18,7 +18,8 @@
 
 import * as fs from "node:fs";
 import { currentArch } from "../ffi/arch.ts";
-import { fixedMemory, lastErrno, loadLibc } from "../ffi/libc.ts";
+import { lastErrno, loadLibc } from "../ffi/libc.ts";
+import { fileInfoOfStatx, STATX_LAYOUT, statxOf } from "../ffi/statx.ts";
 import { CannotServe, type OpenDescriptor, type OpenFlags } from "./backend.ts";
 
 /** `open(2)` flags for a mode. */
@@ -162,14 +163,6 @@ export async function descriptorOf(
   });
 }
 
-/** `statx` flag: the descriptor itself, with an empty path. */
-const AT_EMPTY_PATH = 0x1000;
-/** `statx` mask: the inode number (the device is always filled). */
-const STATX_INO = 0x100;
-/** Offsets in `struct statx`. */
-const STX_INO = 32;
-const STX_DEV_MAJOR = 136;
-const STX_DEV_MINOR = 140;
 const EBADF = 9;
 /** The first Deno whose `node:fs` descriptors are the operating system's. */
 const REAL_DESCRIPTORS_SINCE = [2, 7, 12];
@@ -183,12 +176,8 @@ const REAL_DESCRIPTORS_SINCE = [2, 7, 12];
 function foreignDescriptor(fd: number, stats: fs.Stats): string | undefined {
   const libc = loadLibc();
   if (!libc.ok) return `cannot check descriptor ${fd}: ${libc.reason}`;
-  const buf = new Uint8Array(256);
-  const view = new DataView(buf.buffer);
-  const empty = fixedMemory(Uint8Array, 1);
-  if (
-    libc.library.symbols.statx(fd, empty, AT_EMPTY_PATH, STATX_INO, buf) !== 0
-  ) {
+  const buffer = new Uint8Array(new ArrayBuffer(STATX_LAYOUT.SIZE));
+  if (statxOf(libc.library.symbols, fd, buffer) !== 0) {
     const errno = lastErrno(libc.library);
     if (errno === EBADF) return `descriptor ${fd} is not open`;
     // statx is missing or filtered (ENOSYS, EPERM): the version must tell.
@@ -196,23 +185,10 @@ function foreignDescriptor(fd: number, stats: fs.Stats): string | undefined {
       ? undefined
       : `cannot check descriptor ${fd}: statx failed with errno ${errno}`;
   }
-  const ino = Number(view.getBigUint64(STX_INO, true));
-  const dev = makedev(
-    view.getUint32(STX_DEV_MAJOR, true),
-    view.getUint32(STX_DEV_MINOR, true),
-  );
-  if (ino === stats.ino && dev === BigInt(stats.dev)) return undefined;
+  // Deno and node:fs encode the device as stat(2) does (glibc's makedev).
+  const { ino, dev } = fileInfoOfStatx(buffer);
+  if (ino === stats.ino && dev === stats.dev) return undefined;
   return `descriptor ${fd} is inode ${ino} on device ${dev}, the file opened is inode ${stats.ino} on device ${stats.dev}`;
-}
-
-/**
- * glibc's `makedev`: how `stat(2)` (and so Deno and `node:fs`) encode a
- * device's major and minor numbers in `st_dev`.
- */
-export function makedev(major: number, minor: number): bigint {
-  const [maj, min] = [BigInt(major), BigInt(minor)];
-  return ((maj & 0xfffff000n) << 32n) | ((maj & 0xfffn) << 8n) |
-    ((min & 0xffffff00n) << 12n) | (min & 0xffn);
 }
 
 /** Whether this Deno is 2.7.12 or later. */

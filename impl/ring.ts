@@ -795,6 +795,10 @@ export class RingFile implements BackendFile {
     return this.#threads.size();
   }
 
+  stat(): Promise<Deno.FileInfo> {
+    return this.#threads.stat();
+  }
+
   async close(): Promise<void> {
     // A writeback call on the pool still uses the descriptor.
     await this.#writeback?.stop();

@@ -25,13 +25,8 @@ import {
   CannotServe,
   type OpenTarget,
 } from "./backend.ts";
-import {
-  canSeek,
-  closeDescriptor,
-  descriptorOf,
-  statDescriptor,
-} from "./descriptor.ts";
-import { StreamFile } from "./stream_file.ts";
+import { canSeek, closeDescriptor, descriptorOf } from "./descriptor.ts";
+import { statDescriptorNow, StreamFile } from "./stream_file.ts";
 import { trackForeignCall } from "./pending.ts";
 import type { FileRange } from "./preallocation.ts";
 
@@ -207,7 +202,11 @@ export class ThreadFile implements BackendFile {
   }
 
   async size(): Promise<number> {
-    return (await statDescriptor(this.#fd)).size;
+    return (await this.stat()).size;
+  }
+
+  stat(): Promise<Deno.FileInfo> {
+    return statDescriptorNow(this.#libc, this.#fd, this.#path);
   }
 
   close(): Promise<void> {

@@ -125,16 +125,29 @@ const SIZE_QUERY_ABOVE = 1 << 20;
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
+/**
+ * A path as it is, unless it holds a NUL byte: the system would read it only up
+ * to there (and `a\0/../b` names another file to a lexical reader).
+ */
+function withoutNul(path: string): string {
+  if (path.includes("\0")) {
+    throw new TypeError(
+      `path must not contain a NUL byte, got ${JSON.stringify(path)}`,
+    );
+  }
+  return path;
+}
+
 function pathOf(file: string | URL): string {
   if (typeof file === "string") {
     if (file === "") throw new TypeError("path must not be empty");
-    return file;
+    return withoutNul(file);
   }
   if (file instanceof URL) {
     if (file.protocol !== "file:") {
       throw new TypeError(`path must be a file: URL, got ${file.href}`);
     }
-    return decodeURIComponent(file.pathname);
+    return withoutNul(decodeURIComponent(file.pathname));
   }
   throw new TypeError(
     `path must be a string or a file: URL, got ${describeValue(file)}`,
@@ -620,6 +633,29 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   }
 
   /**
+   * What the file system says of the open file (`fstat(2)`), as the
+   * `Deno.FileInfo` that `Deno.stat` and `Deno.FsFile.stat()` give for it:
+   * `size`, `isFile`, `mtime`, `ino`, `mode`, `nlink`, `blocks`, ...
+   *
+   * @example The size and kind of an open file
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await using afp = await AIOFile.open(path, "w+");
+   * await afp.write("hello");
+   * const info = await afp.stat();
+   * assert.equal(info.size, 5);
+   * assert.equal(info.isFile, true);
+   * assert.equal(info.ino, (await Deno.stat(path)).ino);
+   * ```
+   */
+  stat(): Promise<Deno.FileInfo> {
+    return this.#do("fstat", (file) => this.#request(() => file.stat()));
+  }
+
+  /**
    * Closes the file: waits for its requests in flight, makes written data durable
    * (`fsync`, only if something was written since the last sync, and not for
    * special files that cannot be synced), then releases
@@ -628,6 +664,10 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    */
   close(): Promise<void> {
     if (this.#closing === undefined) {
+      // From this call on, no new operation is admitted.
+      if (this.#state === "open" || this.#state === "opening") {
+        this.#state = "closing";
+      }
       // The context counts the close from this call on, so a context closed
       // after it waits for the final sync and the release of the descriptor.
       const owner = this.#state === "new" ? undefined : this.#owner;

@@ -22,9 +22,9 @@ import { textLayout } from "./text_layout.ts";
  * ```
  */
 export type FileWrapperOf<M extends string> = string extends M
-  ? BinaryFileWrapper | TextFileWrapper
-  : M extends `${string}b${string}` ? BinaryFileWrapper
-  : TextFileWrapper;
+  ? BinaryFileWrapper<M> | TextFileWrapper<M>
+  : M extends `${string}b${string}` ? BinaryFileWrapper<M>
+  : TextFileWrapper<M>;
 
 /**
  * Opens a file as a file-like object with a position, as Python's `open()` does:
@@ -66,7 +66,7 @@ export async function asyncOpen<M extends string = "r">(
   mode: M = "r" as M,
   options?: AIOFileOptions,
 ): Promise<FileWrapperOf<M>> {
-  const afp = new AIOFile<string>(file, mode, options);
+  const afp = new AIOFile<M>(file, mode, options);
   // Refuse an encoding that cannot be streamed before opening anything.
   if (!afp.mode.binary) textLayout(afp.encoding);
   await afp.open();

@@ -80,6 +80,11 @@ let requestThrough: <T>(
  * A set of backends with a bound on requests in flight. Files opened with a
  * context send every request through it; {@linkcode Context.close} waits for them.
  *
+ * In a Worker: `Worker.terminate()` does not close the worker's contexts (Deno
+ * gives no hook), so their io_uring rings and AIO contexts (and the default
+ * context's) stay open until the process exits. Close the files and the context
+ * before the worker posts its last message, with `await using` as below.
+ *
  * @example Use an explicit context for a group of files
  * ```ts
  * import { AIOFile, createContext } from "@aiofile/aiofile";
@@ -88,6 +93,20 @@ let requestThrough: <T>(
  * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+", { context });
  * await afp.write("hello");
  * console.log(afp.backend); // "deno"
+ * ```
+ *
+ * @example In a Worker: everything is closed before the answer is posted
+ * ```ts
+ * import { AIOFile, createContext } from "@aiofile/aiofile";
+ *
+ * async function work(path: string): Promise<number> {
+ *   await using context = createContext();
+ *   await using afp = await AIOFile.open(path, "w+", { context });
+ *   return await afp.write("written in a worker");
+ * } // the file, then the context, are closed here
+ *
+ * // In the worker: self.onmessage = async (e) => self.postMessage(await work(e.data));
+ * console.log(await work(await Deno.makeTempFile())); // 19
  * ```
  */
 export class Context implements AsyncDisposable {

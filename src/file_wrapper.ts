@@ -6,8 +6,9 @@
 
 import { type AIOFile, fileInternals } from "./aiofile.ts";
 import { encodeSeparator, LineReader } from "./line_reader.ts";
-import { concat, indexOfSeparator } from "./bytes.ts";
-import { ChunkSource } from "./chunks.ts";
+import { indexOfSeparator } from "./bytes.ts";
+import { ByteBuffer } from "./byte_buffer.ts";
+import { type ByteReadable, ChunkSource } from "./chunks.ts";
 import {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_READ_AHEAD_BYTES,
@@ -16,7 +17,11 @@ import {
 import { Semaphore } from "./semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { readableFrom, STREAM_CHUNK_SIZE, writableTo } from "./streams.ts";
-import { type TextLayout, textLayout } from "./text_layout.ts";
+import {
+  type CharProgress,
+  type TextLayout,
+  textLayout,
+} from "./text_layout.ts";
 import type { FileMode } from "./mode.ts";
 import {
   checkNonNegative,
@@ -25,8 +30,15 @@ import {
   describeValue,
 } from "./validate.ts";
 
-/** How many bytes `readLine` reads at a time. */
-const READLINE_CHUNK_SIZE = 8192;
+/**
+ * How many bytes `readLine` reads first; each further read of the same line
+ * asks for twice as many, up to {@linkcode READLINE_MAX_READ}, so a short line
+ * costs a small read and a long one few requests.
+ */
+const READLINE_FIRST_READ = 8192;
+
+/** The largest read of `readLine`: 1 MiB, read without asking the file's size. */
+const READLINE_MAX_READ = 1 << 20;
 
 /**
  * What {@linkcode FileWrapper} shares between its binary and text forms: a
@@ -44,16 +56,18 @@ const READLINE_CHUNK_SIZE = 8192;
  * ```ts
  * import { asyncOpen, type FileWrapper } from "@aiofile/aiofile";
  *
- * const wrapper: FileWrapper<string> = await asyncOpen(await Deno.makeTempFile(), "w+");
+ * const wrapper: FileWrapper<string, "w+"> = await asyncOpen(await Deno.makeTempFile(), "w+");
  * await wrapper.write("data");
  * console.log(wrapper.tell()); // 4
  * await wrapper.close();
  * ```
  */
-export abstract class FileWrapper<D extends string | Uint8Array>
-  implements AsyncIterable<D>, AsyncDisposable {
-  /** The underlying positional file. */
-  readonly file: AIOFile<string>;
+export abstract class FileWrapper<
+  D extends string | Uint8Array,
+  M extends string = string,
+> implements AsyncIterable<D>, AsyncDisposable {
+  /** The underlying positional file, typed by its mode (`AIOFile<"rb">`). */
+  readonly file: AIOFile<M>;
   readonly #serial = new Semaphore(1);
   readonly #writes = new Set<Promise<number>>();
   readonly #layout: TextLayout | undefined;
@@ -63,15 +77,23 @@ export abstract class FileWrapper<D extends string | Uint8Array>
   /** The position after every operation issued, when known (no read in the way). */
   #planned: number | undefined;
   #closing: Promise<void> | undefined;
+  /**
+   * For a file that cannot seek: the bytes read from it and not consumed yet
+   * (a line's read goes past the line). The stream's own position is
+   * `#position + #held.length`. Undefined for a file that can seek, whose
+   * reads simply start again at the position.
+   */
+  #held: Uint8Array | undefined;
 
   /**
    * Wraps an open file; {@linkcode asyncOpen} is the usual way to get one.
    *
    * @param position The starting position in bytes.
    */
-  constructor(file: AIOFile<string>, position = 0) {
+  constructor(file: AIOFile<M>, position = 0) {
     this.file = file;
     this.#position = checkNonNegative("position", position);
+    if (!file.seekable) this.#held = new Uint8Array(0);
     if (!file.mode.binary) {
       this.#layout = textLayout(file.encoding);
       this.#decoder = new StrictDecoder(file.encoding);
@@ -103,16 +125,39 @@ export abstract class FileWrapper<D extends string | Uint8Array>
 
   /**
    * Moves the position (in bytes): `whence` 0 counts from the start, 1 from the
-   * current position. For the end, use `await afp.file.size()`. Returns the new
-   * position.
+   * current position, both synchronously, returning the new position; 2 counts
+   * from the end of the file, returning a `Promise` of the new position (the
+   * file's size is asked for, after the operations called before; those
+   * called after run after it).
+   *
+   * @example From the start, from here, from the end
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+");
+   * await afp.write("Hello world");
+   * assert.equal(afp.seek(6), 6);
+   * assert.equal(afp.seek(-2, 1), 4);
+   * assert.equal(await afp.seek(-5, 2), 6);
+   * assert.equal(await afp.read(), "world");
+   * ```
    *
    * @throws {TypeError|RangeError} for a bad offset or whence, or a position
-   * before the start.
+   * before the start (from the end: the promise rejects).
+   * @throws {Deno.errors.NotSupported} for a file that cannot seek (a pipe).
    */
-  seek(offset: number, whence: 0 | 1 = 0): number {
-    if (whence !== 0 && whence !== 1) {
+  seek(offset: number, whence?: 0 | 1): number;
+  seek(offset: number, whence: 2): Promise<number>;
+  seek(offset: number, whence: 0 | 1 | 2 = 0): number | Promise<number> {
+    if (this.#held !== undefined) {
+      throw new Deno.errors.NotSupported(
+        `'${this.name}' cannot seek (a pipe, a FIFO or a terminal): it is read and written in sequence`,
+      );
+    }
+    if (whence !== 0 && whence !== 1 && whence !== 2) {
       throw new RangeError(
-        `whence must be 0 (from the start) or 1 (from the current position), got ${
+        `whence must be 0 (from the start), 1 (from the current position) or 2 (from the end), got ${
           describeValue(whence)
         }`,
       );
@@ -122,6 +167,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
         `offset must be an integer, got ${describeValue(offset)}`,
       );
     }
+    if (whence === 2) return this.#seekFromEnd(offset);
     const position = whence === 0 ? offset : this.tell() + offset;
     if (position < 0) {
       throw new RangeError(
@@ -136,6 +182,20 @@ export abstract class FileWrapper<D extends string | Uint8Array>
       this.#position = position;
     }
     return position;
+  }
+
+  /** Seeks to `offset` from the end, in turn after the operations before it. */
+  #seekFromEnd(offset: number): Promise<number> {
+    return this.#afterWrites(async () => {
+      const position = await this.file.size() + offset;
+      if (position < 0) {
+        throw new RangeError(
+          `Cannot seek before the start of the file (to ${position})`,
+        );
+      }
+      this.#position = position;
+      return position;
+    });
   }
 
   /**
@@ -179,7 +239,12 @@ export abstract class FileWrapper<D extends string | Uint8Array>
 
   /** The lines from the position on (see {@linkcode LineReader}); the position follows them. */
   [Symbol.asyncIterator](): AsyncIterableIterator<D> {
-    let lines: LineReader<string> | undefined;
+    if (this.#held !== undefined) {
+      // A stream's lines come from what was read of it already: one line at
+      // a time, the rest held for the next call.
+      return this.#each(() => this.readLine());
+    }
+    let lines: LineReader<M> | undefined;
     return this.#follow(
       () => lines ??= new LineReader(this.file, { offset: this.#position }),
       (lines) => lines.readLine(),
@@ -191,7 +256,12 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     chunkSize: number = DEFAULT_CHUNK_SIZE,
   ): AsyncIterableIterator<D> {
     checkPositive("chunkSize", chunkSize);
-    let chunks: Reader<string> | undefined;
+    if (this.#held !== undefined) {
+      return this.#each(() =>
+        this.#afterWrites(() => this.#readChunk(chunkSize)) as Promise<D>
+      );
+    }
+    let chunks: Reader<M> | undefined;
     return this.#follow(
       () =>
         chunks ??= new Reader(this.file, {
@@ -242,6 +312,7 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     let at: number | undefined;
     let chunks: ChunkSource | undefined;
     const reads = fileInternals.ownReads(this.file);
+    if (this.#held !== undefined) return this.#streamReadable(reads);
     const moved = (n: number) => {
       at! += n;
       this.#position = at!;
@@ -285,6 +356,24 @@ export abstract class FileWrapper<D extends string | Uint8Array>
           : fileInternals.encode(this.file, chunk)
       )
     );
+  }
+
+  /**
+   * What the file system says of the file, as `Deno.stat` reports it (see
+   * `AIOFile.stat`), once the operations called before have run.
+   *
+   * @example
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await asyncOpen(await Deno.makeTempFile(), "w");
+   * afp.write("12345"); // stat() runs after it
+   * assert.equal((await afp.stat()).size, 5);
+   * ```
+   */
+  stat(): Promise<Deno.FileInfo> {
+    return this.#afterWrites(() => this.file.stat(), false);
   }
 
   /**
@@ -336,7 +425,8 @@ export abstract class FileWrapper<D extends string | Uint8Array>
       return Promise.reject(error);
     }
     const start = (): Promise<number> => {
-      const offset = this.#position;
+      // A stream is written where it is: past what was read of it.
+      const offset = this.#position + (this.#held?.length ?? 0);
       this.#position += bytes.length;
       const written = fileInternals.writeOwned(this.file, bytes, offset);
       const forget = () => this.#writes.delete(written);
@@ -379,81 +469,240 @@ export abstract class FileWrapper<D extends string | Uint8Array>
     };
   }
 
+  /**
+   * An iterator over what `next` gives, one item per step, until an empty one
+   * (the end); the position follows each item (`next` moves it).
+   */
+  #each(next: () => Promise<D>): AsyncIterableIterator<D> {
+    return {
+      next: async (): Promise<IteratorResult<D>> => {
+        const item = await next();
+        return item.length === 0
+          ? { value: undefined, done: true }
+          : { value: item, done: false };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /**
+   * A buffer for one read operation, holding what was read of a stream and
+   * not consumed yet (nothing, for a file that can seek).
+   */
+  #gathered(): ByteBuffer {
+    const buffer = new ByteBuffer();
+    if (this.#held !== undefined && this.#held.length > 0) {
+      buffer.append(this.#held);
+      this.#held = new Uint8Array(0);
+    }
+    return buffer;
+  }
+
+  /**
+   * Ends a read operation that consumed the first `end` bytes of `buffer`:
+   * moves the position past them, and for a stream keeps the rest for the
+   * next operation (a file that can seek reads it again).
+   */
+  #consumed(buffer: ByteBuffer, end: number): void {
+    this.#position += end;
+    if (this.#held !== undefined && end < buffer.length) {
+      this.#held = buffer.memory.subarray(end, buffer.length);
+    }
+  }
+
+  /**
+   * The next bytes after those `buffer` holds, up to `want`, appended to it;
+   * true at the end of the file. A file that can seek is read until `want`
+   * bytes or the end (a short read is the end); a stream gives what it has
+   * (only an empty read is the end).
+   */
+  async #pull(buffer: ByteBuffer, want: number): Promise<boolean> {
+    const at = this.#position + buffer.length;
+    if (this.#held === undefined) {
+      const more = await this.file.readBytes(want, at);
+      buffer.append(more);
+      return more.length < want;
+    }
+    const more = await fileInternals.ownReads(this.file).readBytes(want, at);
+    buffer.append(more);
+    return more.length === 0;
+  }
+
   async #readBytes(length: number): Promise<Uint8Array> {
-    const bytes = await this.file.readBytes(length, this.#position);
-    this.#position += bytes.length;
+    if (this.#held === undefined) {
+      const bytes = await this.file.readBytes(length, this.#position);
+      this.#position += bytes.length;
+      return bytes;
+    }
+    const buffer = this.#gathered();
+    const wanted = length === -1 ? Infinity : length;
+    let request = READLINE_FIRST_READ;
+    while (buffer.length < wanted) {
+      const want = Math.min(request, wanted - buffer.length);
+      if (await this.#pull(buffer, want)) break;
+      request = Math.min(2 * request, READLINE_MAX_READ);
+    }
+    const end = Math.min(wanted, buffer.length);
+    const bytes = buffer.take(end);
+    this.#consumed(buffer, end);
     return bytes;
   }
 
   async #readText(length: number): Promise<string> {
     const layout = this.#layout!;
-    let bytes: Uint8Array;
-    if (length === -1) {
-      bytes = await this.file.readBytes(-1, this.#position);
-    } else {
-      bytes = new Uint8Array(0);
-      let atEnd = false;
-      for (;;) {
-        const end = layout.charsEnd(bytes, 0, bytes.length, length);
-        if (end !== -1) {
-          bytes = bytes.subarray(0, end);
-          break;
-        }
-        if (atEnd) break;
-        // At least one byte per missing character: never reads past what is needed.
-        const missing = layout.unit *
-          Math.max(1, length - layout.countChars(bytes, 0, bytes.length));
-        const more = await this.file.readBytes(
-          missing,
-          this.#position + bytes.length,
-        );
-        atEnd = more.length < missing;
-        bytes = concat(bytes, more);
-      }
+    if (length === -1 && this.#held === undefined) {
+      const bytes = await this.file.readBytes(-1, this.#position);
+      const text = this.#decode(bytes);
+      this.#position += bytes.length;
+      return text;
     }
-    const text = this.#decode(bytes);
-    this.#position += bytes.length;
+    // Characters are counted on from where the last round stopped, in bytes
+    // gathered without copying them again for each read.
+    const buffer = this.#gathered();
+    const counted: CharProgress = { at: 0, seen: 0 };
+    let atEnd = false;
+    let end: number;
+    for (;;) {
+      end = length === -1 ? -1 : layout.resumeCharsEnd(
+        buffer.memory,
+        0,
+        buffer.length,
+        length,
+        counted,
+      );
+      if (end !== -1) break;
+      if (atEnd) {
+        end = buffer.length;
+        break;
+      }
+      // At least one unit per missing character: never reads past what is
+      // needed (a stream may give fewer bytes than asked; never more).
+      const missing = length === -1
+        ? READLINE_MAX_READ
+        : layout.unit * Math.max(1, length - counted.seen);
+      atEnd = await this.#pull(buffer, missing);
+    }
+    const text = this.#decode(buffer.memory.subarray(0, end));
+    this.#consumed(buffer, end);
     return text;
   }
 
+  /**
+   * Reads up to the separator, `size` (characters or bytes) or the end of the
+   * file. Linear in the line's length: the bytes gather in a buffer that grows
+   * geometrically, reads grow from 8 KiB to 1 MiB, and each round searches and
+   * counts only the bytes it added.
+   */
   async #readLine(size: number, separator: Uint8Array): Promise<D> {
     const layout = this.#layout;
     const unit = layout?.unit ?? 1;
-    let bytes: Uint8Array = new Uint8Array(0);
+    const buffer = this.#gathered();
+    const counted: CharProgress = { at: 0, seen: 0 };
     let searched = 0;
+    let request = READLINE_FIRST_READ;
     let atEnd = false;
     for (;;) {
-      let end = indexOfSeparator(
-        bytes,
-        separator,
-        searched,
-        bytes.length,
-        0,
-        unit,
-      );
+      const bytes = buffer.memory;
+      const length = buffer.length;
+      let end = indexOfSeparator(bytes, separator, searched, length, 0, unit);
       if (end !== -1) end += separator.length;
-      else if (atEnd) end = bytes.length;
+      else if (atEnd) end = length;
       if (size !== -1) {
         const limit = layout === undefined
-          ? (bytes.length >= size ? size : -1)
-          : layout.charsEnd(bytes, 0, bytes.length, size);
+          ? (length >= size ? size : -1)
+          : layout.resumeCharsEnd(bytes, 0, length, size, counted);
         if (limit !== -1 && (end === -1 || limit < end)) end = limit;
       }
       if (end !== -1) {
-        const line = bytes.subarray(0, end);
-        const result = layout === undefined ? line : this.#decode(line);
-        this.#position += end;
+        const result = layout === undefined
+          ? buffer.take(end)
+          : this.#decode(bytes.subarray(0, end));
+        this.#consumed(buffer, end);
         return result as D;
       }
-      searched = Math.max(0, bytes.length - separator.length + 1);
+      // A separator may start in the last bytes and end in the next read.
+      searched = Math.max(0, length - separator.length + 1);
       searched -= searched % unit;
-      const more = await this.file.readBytes(
-        READLINE_CHUNK_SIZE,
-        this.#position + bytes.length,
-      );
-      atEnd = more.length < READLINE_CHUNK_SIZE;
-      bytes = concat(bytes, more);
+      // Read sizes stay multiples of the first (not cut to `size`), so that on
+      // an O_DIRECT file, from an aligned position, every read is aligned.
+      atEnd = await this.#pull(buffer, request);
+      request = Math.min(2 * request, READLINE_MAX_READ);
     }
+  }
+
+  /**
+   * For a stream: the next chunk of `chunkSize` bytes (fewer at the end), in
+   * text mode extended to finish its last character, as `Reader` gives it.
+   */
+  async #readChunk(chunkSize: number): Promise<string | Uint8Array> {
+    const layout = this.#layout;
+    const buffer = this.#gathered();
+    let atEnd = false;
+    while (buffer.length < chunkSize && !atEnd) {
+      atEnd = await this.#pull(buffer, chunkSize - buffer.length);
+    }
+    let end = Math.min(chunkSize, buffer.length);
+    while (layout !== undefined && !atEnd) {
+      const complete = layout.completeEnd(buffer.memory, 0, end);
+      if (complete === end) break;
+      const needed = complete +
+        layout.charLength(buffer.memory, complete, buffer.length);
+      if (needed <= buffer.length) {
+        end = needed;
+        break;
+      }
+      atEnd = await this.#pull(buffer, needed - buffer.length);
+      end = Math.min(needed, buffer.length);
+    }
+    const result = layout === undefined
+      ? buffer.take(end)
+      : this.#decode(buffer.memory.subarray(0, end));
+    this.#consumed(buffer, end);
+    return result;
+  }
+
+  /**
+   * `readable` for a stream: what was read of it and not consumed comes first,
+   * then each read of the stream as it comes (nothing is read ahead).
+   */
+  #streamReadable(
+    reads: ByteReadable,
+  ): ReadableStream<Uint8Array<ArrayBuffer>> {
+    const moved = (n: number) => this.#position += n;
+    const held = (): Uint8Array | undefined => {
+      const bytes = this.#held!;
+      return bytes.length > 0 ? bytes : undefined;
+    };
+    return readableFrom({
+      nextRead: (deliver) =>
+        this.#afterWrites(async () => {
+          const kept = held();
+          let bytes: Uint8Array;
+          if (kept !== undefined) {
+            bytes = kept.slice();
+            this.#held = new Uint8Array(0);
+          } else {
+            bytes = await reads.readBytes(STREAM_CHUNK_SIZE, this.#position);
+          }
+          const n = bytes.length;
+          if (deliver(bytes)) moved(n);
+        }),
+      readInto: (into, deliver) =>
+        this.#afterWrites(async () => {
+          const bytes = held();
+          let n: number;
+          if (bytes !== undefined) {
+            n = Math.min(into.length, bytes.length);
+            into.set(bytes.subarray(0, n));
+            this.#held = bytes.subarray(n);
+          } else {
+            n = await reads.readInto(into, this.#position);
+          }
+          if (deliver(n)) moved(n);
+        }),
+    });
   }
 
   #decode(bytes: Uint8Array): string {
@@ -476,7 +725,8 @@ export abstract class FileWrapper<D extends string | Uint8Array>
  * console.log(await afp.read()); // Uint8Array(1) [ 4 ]
  * ```
  */
-export class BinaryFileWrapper extends FileWrapper<Uint8Array> {
+export class BinaryFileWrapper<M extends string = "rb">
+  extends FileWrapper<Uint8Array, M> {
   /**
    * Wraps an open binary file.
    *
@@ -484,7 +734,7 @@ export class BinaryFileWrapper extends FileWrapper<Uint8Array> {
    * @param position The starting position in bytes.
    * @throws {TypeError} for a file in a text mode.
    */
-  constructor(file: AIOFile<string>, position = 0) {
+  constructor(file: AIOFile<M>, position = 0) {
     if (!file.mode.binary) {
       throw new TypeError(
         `BinaryFileWrapper needs a binary mode, got "${file.mode.text}"`,
@@ -511,7 +761,8 @@ export class BinaryFileWrapper extends FileWrapper<Uint8Array> {
  * console.log(await afp.readLine()); // "llo\n"
  * ```
  */
-export class TextFileWrapper extends FileWrapper<string> {
+export class TextFileWrapper<M extends string = "r">
+  extends FileWrapper<string, M> {
   /** The text encoding. */
   readonly encoding: string;
 
@@ -523,7 +774,7 @@ export class TextFileWrapper extends FileWrapper<string> {
    * @throws {TypeError} for a file in a binary mode, or an encoding that cannot
    * be streamed.
    */
-  constructor(file: AIOFile<string>, position = 0) {
+  constructor(file: AIOFile<M>, position = 0) {
     if (file.mode.binary) {
       throw new TypeError(
         `TextFileWrapper needs a text mode, got "${file.mode.text}"`,

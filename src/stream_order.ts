@@ -46,6 +46,7 @@ export class StreamOrder {
       fdatasync: () => file.fdatasync(),
       truncate: (length) => file.truncate(length),
       size: () => file.size(),
+      stat: () => file.stat(),
       close: () => file.close(),
     };
   }

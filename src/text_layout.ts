@@ -32,12 +32,37 @@ export interface TextLayout {
    * when `bytes[from, to)` holds fewer whole characters.
    */
   charsEnd(bytes: Uint8Array, from: number, to: number, count: number): number;
+  /**
+   * {@linkcode charsEnd} for bytes that grow between calls: it carries on from
+   * where the last call with the same `progress` stopped (start with
+   * `{ at: from, seen: 0 }`) and updates it, so each byte is looked at once
+   * however many calls it takes. Between calls only `to` may change (grow):
+   * `from` and the bytes before the last `to` stay as they were.
+   */
+  resumeCharsEnd(
+    bytes: Uint8Array,
+    from: number,
+    to: number,
+    count: number,
+    progress: CharProgress,
+  ): number;
   /** How many characters start in `bytes[from, to)`. */
   countChars(bytes: Uint8Array, from: number, to: number): number;
   /** The number of bytes `text` takes in this encoding. */
   byteLength(text: string): number;
   /** Encodes a separator; throws `TypeError` if a character has no encoding. */
   encode(text: string): Uint8Array;
+}
+
+/**
+ * How far {@linkcode TextLayout.resumeCharsEnd} got: `seen` characters were
+ * counted before byte `at` (in UTF-8, the last of them may still lack bytes).
+ */
+export interface CharProgress {
+  /** The byte where counting carries on. */
+  at: number;
+  /** The characters counted before `at`. */
+  seen: number;
 }
 
 const MULTI_BYTE_LEGACY = new Set([
@@ -100,13 +125,20 @@ const utf8: TextLayout = {
     return utf8Length(bytes[at]);
   },
   charsEnd(bytes, from, to, count) {
-    let seen = 0;
-    for (let i = from; i < to; i++) {
+    return utf8.resumeCharsEnd(bytes, from, to, count, { at: from, seen: 0 });
+  },
+  resumeCharsEnd(bytes, from, to, count, progress) {
+    let seen = progress.seen;
+    let i = progress.at;
+    for (; i < to; i++) {
       if (!isContinuation(bytes[i])) {
-        if (seen === count) return i;
+        if (seen === count) break;
         seen++;
       }
     }
+    progress.at = i;
+    progress.seen = seen;
+    if (i < to) return i;
     if (seen < count) return -1;
     // `count` characters seen: the last one must be whole.
     return utf8.completeEnd(bytes, from, to) === to ? to : -1;
@@ -147,13 +179,22 @@ function utf16(littleEndian: boolean): TextLayout {
       return at + 2 <= to && isHigh(unitAt(bytes, at)) ? 4 : 2;
     },
     charsEnd(bytes, from, to, count) {
-      let i = from;
-      for (let seen = 0; seen < count; seen++) {
+      return layout.resumeCharsEnd(bytes, from, to, count, {
+        at: from,
+        seen: 0,
+      });
+    },
+    resumeCharsEnd(bytes, _from, to, count, progress) {
+      let i = progress.at;
+      let seen = progress.seen;
+      for (; seen < count; seen++) {
         const length = i + 2 <= to && isHigh(unitAt(bytes, i)) ? 4 : 2;
-        if (i + length > to) return -1;
+        if (i + length > to) break;
         i += length;
       }
-      return i;
+      progress.at = i;
+      progress.seen = seen;
+      return seen === count ? i : -1;
     },
     countChars(bytes, from, to) {
       let count = 0;
@@ -190,6 +231,11 @@ function singleByte(encoding: string): TextLayout {
     charLength: () => 1,
     charsEnd: (_bytes, from, to, count) =>
       from + count <= to ? from + count : -1,
+    resumeCharsEnd(_bytes, from, to, count, progress) {
+      progress.at = Math.min(to, from + count);
+      progress.seen = progress.at - from;
+      return from + count <= to ? from + count : -1;
+    },
     countChars: (_bytes, from, to) => to - from,
     byteLength: (text) => text.length,
     encode(text) {

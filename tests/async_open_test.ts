@@ -157,8 +157,8 @@ backendTest(
     assert.equal(await afp.read(), "llo");
     assert.throws(() => afp.seek(-1), RangeError);
     assert.throws(() => afp.seek(-7, 1), /before the start/);
-    // @ts-expect-error: whence 2 is not supported
-    assert.throws(() => afp.seek(0, 2), /whence/);
+    // @ts-expect-error: whence 3 does not exist
+    assert.throws(() => afp.seek(0, 3), /whence/);
     assert.throws(() => afp.seek(1.5), TypeError);
     // @ts-expect-error: the wrong type
     assert.throws(() => afp.seek("1"), TypeError);
@@ -380,5 +380,24 @@ backendTest(
     await Promise.all(writes);
     afp.seek(-3, 1);
     assert.equal(await afp.read(3), "a12");
+  },
+);
+
+backendTest(
+  "asyncOpen: seek from the end resolves to the new position, in turn with the other operations",
+  async (context, dir) => {
+    await using afp = await asyncOpen(`${dir}/f`, "w+", { context });
+    // Not awaited: the seek waits for the write before it, the read for the seek.
+    const writing = afp.write("Hello world");
+    const seeking = afp.seek(-5, 2);
+    const reading = afp.read();
+    assert.equal(await writing, 11);
+    assert.equal(await seeking, 6);
+    assert.equal(await reading, "world");
+    assert.equal(await afp.seek(0, 2), 11);
+    assert.equal(await afp.seek(3, 2), 14); // past the end, as lseek allows
+    await assert.rejects(afp.seek(-12, 2), /before the start/);
+    assert.equal(afp.tell(), 14);
+    assert.throws(() => afp.seek(1.5, 2), TypeError);
   },
 );

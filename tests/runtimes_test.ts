@@ -310,6 +310,11 @@ Deno.test("a Deno.FsFile without seek and stat is read and written in sequence",
       assert.equal(afp.seekable, true);
       assert.equal(await afp.size(), text.length);
       assert.equal(await afp.read(3, 4), "two");
+      await assert.rejects(
+        afp.stat(),
+        (e: Error) =>
+          e instanceof Deno.errors.NotSupported && /stat\(\)/.test(e.message),
+      );
     });
     await t.step(
       "Deploy Classic: a writable mode is refused at open",
@@ -372,6 +377,7 @@ Deno.test("a path opened where Deno.open gives Deploy Classic handles is read in
       await using afp = await AIOFile.open(path, "r", { context });
       assert.equal(afp.seekable, false);
       assert.equal(await afp.size(), text.length);
+      assert.equal((await afp.stat()).ino, (await Deno.stat(path)).ino);
       const lines: string[] = [];
       for await (const line of new LineReader(afp)) lines.push(line);
       assert.deepEqual(lines, ["one\n", "two\n"]);

@@ -5,7 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { AIOFile, type DataOf } from "../mod.ts";
+import {
+  AIOFile,
+  asyncOpen,
+  type BinaryFileWrapper,
+  type DataOf,
+  type TextFileWrapper,
+} from "../mod.ts";
 import { withTempDir } from "./backends.ts";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends
@@ -17,6 +23,23 @@ typeIs<Equal<DataOf<"r+b">, Uint8Array>>();
 typeIs<Equal<DataOf<"w">, string>>();
 typeIs<Equal<DataOf<"a+">, string>>();
 typeIs<Equal<DataOf<string>, string | Uint8Array>>();
+
+// The wrapper's file keeps the mode literal.
+type FileOf<T> = T extends { readonly file: infer F } ? F : never;
+typeIs<
+  Equal<FileOf<Awaited<ReturnType<typeof asyncOpen<"rb">>>>, AIOFile<"rb">>
+>();
+typeIs<
+  Equal<FileOf<Awaited<ReturnType<typeof asyncOpen<"a+">>>>, AIOFile<"a+">>
+>();
+typeIs<Equal<FileOf<BinaryFileWrapper>, AIOFile<"rb">>>();
+typeIs<Equal<FileOf<TextFileWrapper>, AIOFile<"r">>>();
+// seek returns a number from the start or here, a promise from the end.
+export function seekTypes(afp: TextFileWrapper): Promise<number> {
+  const fromStart: number = afp.seek(1);
+  const fromHere: number = afp.seek(1, 1);
+  return afp.seek(-1, 2).then((fromEnd) => fromStart + fromHere + fromEnd);
+}
 
 Deno.test("result types follow the mode literal", async () => {
   await withTempDir(async (dir) => {
@@ -37,5 +60,14 @@ Deno.test("result types follow the mode literal", async () => {
     const plain = new AIOFile(`${dir}/t`);
     const fromDefault: Promise<string> = plain.read().catch(() => "");
     assert.equal(await fromDefault, ""); // never opened: rejects
+  });
+});
+
+Deno.test("asyncOpen: the wrapper's file is typed by the mode", async () => {
+  await withTempDir(async (dir) => {
+    await using afp = await asyncOpen(`${dir}/b`, "w+b");
+    const file: AIOFile<"w+b"> = afp.file;
+    await file.write(new Uint8Array([1, 2]));
+    assert.deepEqual(await file.read(), new Uint8Array([1, 2]));
   });
 });
