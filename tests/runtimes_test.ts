@@ -212,6 +212,23 @@ Deno.test("a Deno.FsFile without seek and stat is read and written in sequence",
           ),
       );
       await t.step(
+        `${label}: read, readLine and lines in turn`,
+        () =>
+          withHandle(
+            async (handle) => {
+              await using wrapper = await asyncOpen(handle, "r");
+              assert.equal(await wrapper.read(2), "on");
+              assert.equal(await wrapper.readLine(), "e\n");
+              const lines: string[] = [];
+              for await (const line of wrapper) lines.push(line);
+              assert.deepEqual(lines, ["two\n", "three\n", "four\n"]);
+              assert.equal(await wrapper.read(), "");
+            },
+            undefined,
+            calls,
+          ),
+      );
+      await t.step(
         `${label}: asyncOpen readLine`,
         () =>
           withHandle(
