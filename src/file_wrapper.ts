@@ -148,6 +148,10 @@ export abstract class FileWrapper<
    * @throws {Deno.errors.NotSupported} for a file that cannot seek (a pipe).
    */
   seek(offset: number, whence?: 0 | 1): number;
+  /**
+   * Moves the position to `offset` bytes from the end of the file (see the
+   * first form); resolves to the new position.
+   */
   seek(offset: number, whence: 2): Promise<number>;
   seek(offset: number, whence: 0 | 1 | 2 = 0): number | Promise<number> {
     if (this.#held !== undefined) {
