@@ -6,9 +6,9 @@
  * one isolate V8 optimizes that code for both, which cost `uring` a quarter of
  * its random-read IOPS when the two were measured in turn in one process.
  *
- * Messages in: `{ backend, workloadId, files, seconds }` to measure, `{ close:
- * true }` to close the context. Messages out: `{ tally }`, `{ closed: true }` or
- * `{ error }` (a string).
+ * Messages in: `{ backend, workloadId, files, seconds, readInto?, binaryLines? }`
+ * to measure, `{ close: true }` to close the context. Messages out: `{ tally }`,
+ * `{ closed: true }` or `{ error }` (a string).
  *
  * @module
  */
@@ -31,6 +31,8 @@ export type WorkerRequest =
     readonly seconds: number;
     /** Reads with `readInto` into reused buffers rather than `read`. */
     readonly readInto?: boolean;
+    /** Counts lines in binary mode (`Uint8Array` lines) rather than text. */
+    readonly binaryLines?: boolean;
   }
   | { readonly close: true };
 
@@ -48,6 +50,7 @@ async function measure(
   files: BenchFiles,
   seconds: number,
   readInto: boolean,
+  binaryLines: boolean,
 ): Promise<Tally> {
   const workload = WORKLOADS.find((w) => w.id === workloadId);
   if (workload === undefined) throw new Error(`no workload ${workloadId}`);
@@ -63,7 +66,11 @@ async function measure(
   const started = performance.now();
   let count = 0;
   {
-    await using afp = await AIOFile.open(files.lines, "r", { context });
+    await using afp = await AIOFile.open(
+      files.lines,
+      binaryLines ? "rb" : "r",
+      { context },
+    );
     for await (const _ of new LineReader(afp)) count++;
   }
   if (count !== files.lineCount) {
@@ -86,9 +93,15 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
       reply = { closed: true };
     } else {
       const { backend, workloadId, files, seconds } = request;
-      const readInto = request.readInto ?? false;
       reply = {
-        tally: await measure(backend, workloadId, files, seconds, readInto),
+        tally: await measure(
+          backend,
+          workloadId,
+          files,
+          seconds,
+          request.readInto ?? false,
+          request.binaryLines ?? false,
+        ),
       };
     }
   } catch (error) {

@@ -4,9 +4,11 @@
  * machine hits all alike; the table gives medians with min-max and the ratio of
  * each median to its baseline's.
  *
- * - lines: `LineReader` over a text file of 100-byte lines, against
- *   `Deno.FsFile.readable` + `TextDecoderStream` + splitting, and Node's
- *   `readline` (a second process, timing itself) when `node` is installed.
+ * - lines: `LineReader` over a text file of 100-byte lines, in text mode
+ *   (strings) and in binary mode (`Uint8Array` lines, each owning its memory),
+ *   against `Deno.FsFile.readable` + `TextDecoderStream` + splitting, and
+ *   Node's `readline` (a second process, timing itself) when `node` is
+ *   installed.
  * - chunks: `iterChunked(65536)` over a binary file, against a `Deno.FsFile`
  *   read loop with the same chunk size into one reused buffer (the baseline),
  *   and into a new buffer per chunk (chunks a caller may keep, as
@@ -122,6 +124,17 @@ const participants: Participant[] = [
         let count = 0;
         for await (const _ of new LineReader(afp)) count++;
         checkCount("LineReader", count, expectedLines);
+      }),
+  },
+  {
+    group: "lines",
+    name: "LineReader (binary)",
+    run: () =>
+      timed(async () => {
+        await using afp = await AIOFile.open(linesPath, "rb");
+        let count = 0;
+        for await (const _ of new LineReader(afp)) count++;
+        checkCount("LineReader (binary)", count, expectedLines);
       }),
   },
   {

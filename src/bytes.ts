@@ -48,3 +48,33 @@ export function indexOfSeparator(
     }
   }
 }
+
+/**
+ * Copies each line of `bytes[start, end)` that ends with `separator` into
+ * `lines`, each a new array with a buffer of its own (the line's bytes and
+ * nothing else); the search starts at `from` (no separator starts in
+ * `[start, from)`). Returns where the bytes after the last line start.
+ */
+export function copyLines(
+  bytes: Uint8Array,
+  separator: Uint8Array,
+  start: number,
+  from: number,
+  end: number,
+  lines: Uint8Array[],
+): number {
+  // Bytes past `end` are not searched (see `indexOfSeparator`).
+  const searched = end < bytes.length ? bytes.subarray(0, end) : bytes;
+  const first = separator[0];
+  const length = separator.length;
+  for (let at = from; (at = searched.indexOf(first, at)) !== -1;) {
+    if (at + length > end) break;
+    if (length === 1 || startsWith(bytes, at, separator)) {
+      lines.push(bytes.slice(start, start = at + length));
+      at = start;
+    } else {
+      at++;
+    }
+  }
+  return start;
+}

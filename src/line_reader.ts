@@ -5,7 +5,7 @@
  */
 
 import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
-import { indexOfSeparator, startsWith } from "./bytes.ts";
+import { copyLines, indexOfSeparator, startsWith } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_READ_AHEAD_BYTES } from "./reader.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -56,9 +56,10 @@ export interface LineReaderOptions {
  *
  * Any separator works, including multi-byte ones (`"\r\n"`, `"||"`, `"→"`), and a
  * character split between two chunks is decoded whole. Binary files give
- * `Uint8Array` lines (copies, yours to keep), text files give strings, decoded
- * strictly (invalid bytes reject with a `TypeError`). Streaming text supports
- * UTF-8, UTF-16 and single-byte encodings.
+ * `Uint8Array` lines (copies, each in memory of its own: yours to keep), text
+ * files give strings, decoded strictly (invalid bytes reject with a
+ * `TypeError`). Streaming text supports UTF-8, UTF-16 and single-byte
+ * encodings.
  *
  * Calls to {@linkcode readLine} may overlap: they resolve to consecutive lines.
  *
@@ -110,10 +111,10 @@ export class LineReader<M extends string = "r">
   /** The separator as text (text modes). */
   readonly #lineSep: string | undefined;
   /**
-   * Lines decoded ahead, in text modes: the buffer's complete lines are decoded
-   * in one call and handed out one by one.
+   * Lines found ahead: the buffer's complete lines, decoded in one call in text
+   * modes and copied in one pass in binary mode, handed out one by one.
    */
-  #batch: string[] = [];
+  #batch: (string | Uint8Array)[] = [];
   #batchNext = 0;
   /** The file offset after the last line of `#batch`. */
   #batchEnd = 0;
@@ -163,7 +164,10 @@ export class LineReader<M extends string = "r">
   get offset(): number {
     // Lines decoded in a batch are measured only when asked.
     while (this.#measured < this.#batchNext) {
-      this.#offset += this.#layout!.byteLength(this.#batch[this.#measured++]);
+      const line = this.#batch[this.#measured++];
+      this.#offset += typeof line === "string"
+        ? this.#layout!.byteLength(line)
+        : line.length;
     }
     return this.#offset;
   }
@@ -222,9 +226,10 @@ export class LineReader<M extends string = "r">
       return this.#batch[this.#batchNext++];
     }
     this.#endBatch();
-    if (this.#decoder !== undefined && this.#decodeBatch()) {
-      return this.#batch[this.#batchNext++];
+    if (this.#decoder === undefined) {
+      return this.#copyBatch() ? this.#batch[this.#batchNext++] : undefined;
     }
+    if (this.#decodeBatch()) return this.#batch[this.#batchNext++];
     const end = this.#lineEnd();
     return end === -1 ? undefined : this.#take(end);
   }
@@ -266,6 +271,33 @@ export class LineReader<M extends string = "r">
     this.#batch = lines;
     this.#batchEnd = this.#offset + complete - this.#start;
     this.#start = this.#searched = complete;
+    return true;
+  }
+
+  /**
+   * Copies every complete line in the buffer into `#batch` (binary mode), each
+   * into memory of its own. False when there is none.
+   */
+  #copyBatch(): boolean {
+    const buffer = this.#buffer;
+    const start = this.#start;
+    const lines: Uint8Array[] = [];
+    const rest = copyLines(
+      buffer,
+      this.#separator,
+      start,
+      this.#searched,
+      this.#end,
+      lines,
+    );
+    if (lines.length === 0) {
+      // A separator may start in the last bytes and end in the next chunk.
+      this.#searched = Math.max(start, this.#end - this.#separator.length + 1);
+      return false;
+    }
+    this.#batch = lines;
+    this.#batchEnd = this.#offset + rest - start;
+    this.#start = this.#searched = rest;
     return true;
   }
 
