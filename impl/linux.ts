@@ -28,9 +28,11 @@ import { addressOf, fixedMemory, type Libc, loadLibc } from "../ffi/libc.ts";
 import { errorFromErrno } from "../src/errors.ts";
 import type { Backend } from "./backend.ts";
 import {
+  failedWith,
   isTransientErrno,
   loadFailure,
   permanently,
+  RememberedProbe,
   temporarily,
   type Unavailable,
 } from "./availability.ts";
@@ -156,6 +158,27 @@ export class LinuxBackend extends RingBackend {
   }
 }
 
+const EINVAL = 22;
+
+/**
+ * Whether the AIO system calls can be used in this process: `undefined`, or
+ * why not. It asks for a context of no requests, which a kernel with AIO
+ * refuses with `EINVAL` before it allocates anything (setting a context up and
+ * destroying it takes tens of milliseconds). Any other answer means no AIO:
+ * `ENOSYS` where the kernel has none or an emulator does not implement the
+ * calls (qemu-user does not), `EPERM` under a seccomp filter.
+ */
+export function aioProbe(aio: AioCalls): Unavailable | undefined {
+  const ctxp = fixedMemory(BigUint64Array, 8);
+  const result = aio.setup(0, ctxp);
+  if (result === 0) aio.destroy(ctxp[0]); // not what Linux does, but harmless
+  if (result === 0 || result === -EINVAL) return undefined;
+  return failedWith("io_setup", -result);
+}
+
+/** The probe's answer: a success or permanent failure for good, a transient one for a while. */
+let probed: RememberedProbe | undefined;
+
 /** Prefer raw system calls over libaio (`AIOFILE_LIBAIO=0`, read only when env permission is granted). */
 function preferLibaio(): boolean {
   const permission = Deno.permissions.querySync({
@@ -166,7 +189,10 @@ function preferLibaio(): boolean {
     Deno.env.get("AIOFILE_LIBAIO") !== "0";
 }
 
-/** Describes the `linux` backend: needs Linux, FFI permission and the AIO system calls. */
+/**
+ * Describes the `linux` backend: needs Linux, FFI permission and AIO system
+ * calls that answer (see {@linkcode aioProbe}).
+ */
 export const linuxProvider = {
   name: "linux" as const,
   /** Why the backend cannot be used now, and whether for good. */
@@ -177,7 +203,10 @@ export const linuxProvider = {
     const libc = loadLibc();
     if (!libc.ok) return loadFailure(libc);
     const aio = loadAio(libc.library, preferLibaio());
-    return aio.ok ? undefined : loadFailure(aio);
+    if (!aio.ok) return loadFailure(aio);
+    const calls = aio.calls;
+    probed ??= new RememberedProbe(() => aioProbe(calls));
+    return probed.get();
   },
   unavailableReason(): string | undefined {
     return linuxProvider.unavailability()?.reason;
