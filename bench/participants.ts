@@ -18,7 +18,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { BACKEND_NAMES } from "../impl/backend.ts";
-import { unavailableReason } from "../impl/select.ts";
+import { unavailableReason } from "../impl/providers.ts";
 import {
   fioCannotRun,
   type FioEngine,

@@ -26,7 +26,7 @@ import { open as nodeOpen } from "node:fs/promises";
 import { AIOFile, createContext } from "../mod.ts";
 import type { Context } from "../mod.ts";
 import { BACKEND_NAMES, type BackendName } from "../impl/backend.ts";
-import { unavailableReason } from "../impl/select.ts";
+import { unavailableReason } from "../impl/providers.ts";
 import { loadLibc } from "../ffi/libc.ts";
 import { openSync as nodeOpenSync } from "node:fs";
 import {

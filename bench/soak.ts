@@ -45,7 +45,7 @@
  */
 
 import { BACKEND_NAMES } from "../impl/backend.ts";
-import { unavailableReason } from "../impl/select.ts";
+import { unavailableReason } from "../impl/providers.ts";
 import { count, hex, message } from "./soak/format.ts";
 import { type Options, parseOptions, USAGE } from "./soak/options.ts";
 import { Progress } from "./soak/progress.ts";

@@ -92,6 +92,16 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32", // int
   },
+  /**
+   * A call that does nothing, on Deno's pool: a turn of the event loop
+   * without `node:timers` (impl/macrotask.ts).
+   */
+  pool_hop: {
+    name: "getpid",
+    parameters: [],
+    result: "i32", // pid_t
+    nonblocking: true,
+  },
   /** `read(2)` on Deno's pool: the completion waiter of the native backends. */
   read_wait: {
     name: "read",
@@ -110,6 +120,19 @@ export const LIBC_SYMBOLS = {
       "usize", // size_t count
     ],
     result: "isize", // ssize_t
+  },
+  /**
+   * `open(2)` on this thread, of a file Deno has just opened (the FFI
+   * backends' own descriptor of it: impl/descriptor.ts). Declared with its
+   * mode argument, which `open` reads only with `O_CREAT` (never passed).
+   */
+  open: {
+    parameters: [
+      "buffer", // const char *pathname
+      "i32", // int flags
+      "u32", // mode_t mode
+    ],
+    result: "i32", // int
   },
   /** `read(2)` on this thread: a stream's read, once its descriptor is ready. */
   read_now: {

@@ -6,8 +6,6 @@
  * @module
  */
 
-import type { Stats } from "node:fs";
-
 /**
  * The name of a backend.
  *
@@ -66,7 +64,29 @@ export interface OpenDescriptor {
   readonly flags: OpenFlags;
   /** The descriptor, now the next backend's to serve or close. */
   readonly fd: number;
-  readonly stats: Stats;
+  /** What `fstat` said of it. */
+  readonly info: Deno.FileInfo;
+  /** Closes the descriptor (the backend that opened it knows how). */
+  close(): Promise<void>;
+}
+
+/**
+ * A file Deno has opened (`Deno.open`: its permission checks and errors), to
+ * be served by a backend: the `deno` backend takes the handle, an FFI backend
+ * opens the same path again, checks it is the same file, and closes it.
+ */
+export interface OpenedByDeno {
+  readonly kind: "opened";
+  readonly path: string;
+  readonly flags: OpenFlags;
+  /** Deno's handle of the file. */
+  readonly handle: Deno.FsFile;
+  /** What `FsFile.stat` says of it; undefined when Deno refuses to say. */
+  readonly info: Deno.FileInfo | undefined;
+  /** Hands over the handle (its taker closes it), once; then undefined. */
+  take(): Deno.FsFile | undefined;
+  /** Closes the handle, unless it was taken. */
+  release(): void;
 }
 
 /**
@@ -81,6 +101,7 @@ export type OpenTarget =
     readonly name: string;
     readonly flags: OpenFlags;
   }
+  | OpenedByDeno
   | OpenDescriptor;
 
 /**

@@ -16,9 +16,11 @@ import {
   type Backend,
   type BackendFile,
   CannotServe,
+  type OpenedByDeno,
   type OpenFlags,
   type OpenTarget,
 } from "./backend.ts";
+import { errorFromErrno } from "../src/errors.ts";
 
 /** How many handles one file may hold at most; see `bench/deno_pool.bench.ts`. */
 export const DEFAULT_HANDLES_PER_FILE = 8;
@@ -34,6 +36,62 @@ function denoOpenOptions(flags: OpenFlags): Deno.OpenOptions {
   };
 }
 
+/** The same flags, for a file that exists already (nothing to create or empty). */
+function existing(flags: OpenFlags): OpenFlags {
+  return { ...flags, create: false, createNew: false, truncate: false };
+}
+
+/**
+ * Opens a file with `Deno.open`: Deno's permission checks, its errors and its
+ * rules for special files apply, whatever backend then serves the file. A
+ * directory is refused (`IsADirectory`). The handle goes to the backend that
+ * serves the file ({@linkcode OpenedByDeno.take}); an FFI backend opens the
+ * same path again and checks that it is the same file.
+ */
+export async function openByDeno(
+  path: string,
+  flags: OpenFlags,
+): Promise<OpenedByDeno> {
+  const handle = await Deno.open(path, denoOpenOptions(flags));
+  let info: Deno.FileInfo | undefined;
+  try {
+    // Deno Deploy Classic's handles have no stat at all.
+    info = typeof handle.statSync === "function"
+      ? handle.statSync()
+      : undefined;
+  } catch (error) {
+    // Deno checks `FsFile.stat()` against a link's target, `Deno.open`
+    // against the link: a link out of the sandbox opens but cannot be
+    // described, so only Deno's own handle can serve it.
+    if (!(error instanceof Deno.errors.NotCapable)) {
+      handle.close();
+      throw error;
+    }
+  }
+  if (info?.isDirectory) {
+    handle.close();
+    throw errorFromErrno(21, "open", path);
+  }
+  let taken = false;
+  return {
+    kind: "opened",
+    path,
+    flags,
+    handle,
+    info,
+    take() {
+      if (taken) return undefined;
+      taken = true;
+      return handle;
+    },
+    release() {
+      if (taken) return;
+      taken = true;
+      handle.close();
+    },
+  };
+}
+
 /** The `deno` backend. */
 export class DenoBackend implements Backend {
   readonly name = "deno" as const;
@@ -46,7 +104,10 @@ export class DenoBackend implements Backend {
 
   async open(target: OpenTarget): Promise<BackendFile> {
     if (target.flags.direct) {
-      throw new CannotServe("Deno.FsFile cannot open with O_DIRECT");
+      throw new CannotServe(
+        "Deno.FsFile cannot open with O_DIRECT",
+        target.kind === "descriptor" ? target : undefined,
+      );
     }
     if (target.kind === "fsfile") {
       // A handle of the user's: never closed here. One that cannot seek (a
@@ -57,49 +118,57 @@ export class DenoBackend implements Backend {
         ? new DenoStream(file, false, name)
         : new DenoFile(file, undefined, false, 1);
     }
-    if (target.kind === "descriptor") {
+    let opened: OpenedByDeno;
+    if (target.kind === "opened") {
+      opened = target;
+    } else if (target.kind === "descriptor") {
       // Deno cannot take a descriptor it did not open: the file is opened
-      // again by its path (only regular files get here: the thread backend
-      // serves every descriptor it is given). Only FFI backends hand
-      // descriptors on, and they loaded this module already.
-      const { closeDescriptor } = await import("./descriptor.ts");
-      await closeDescriptor(target.fd);
+      // again by its path, as the first open left it (only regular files get
+      // here: the thread backend serves every descriptor it is given).
+      await target.close();
+      opened = await openByDeno(target.path, existing(target.flags));
+    } else {
+      opened = await openByDeno(target.path, target.flags);
     }
-    const file = await Deno.open(target.path, denoOpenOptions(target.flags));
+    const file = opened.take();
+    if (file === undefined) throw new Error("The handle was taken already");
     try {
-      checkHandle(file, target.flags, target.path);
-      if (cannotSeek(file)) return new DenoStream(file, true, target.path);
-      const info = await statOrUndefined(file);
-      if (info === undefined) {
-        // Deno checks `FsFile.stat()` against the link's target, `Deno.open`
-        // against the link: a link granted to open but pointing outside the
-        // sandbox is served like `Deno.open` serves it, with one handle.
-        return new DenoFile(file, undefined, true, 1);
-      }
-      if (info.isDirectory) {
-        throw new Deno.errors.IsADirectory(
-          `Is a directory (os error 21): open '${target.path}'`,
-        );
-      }
-      const { flags, path } = target;
-      const reopen = async () => {
-        const extra = await Deno.open(path, {
-          read: flags.read,
-          write: flags.write && !flags.append,
-          append: flags.append,
-        });
-        const again = await extra.stat();
-        if (again.ino !== info.ino || again.dev !== info.dev) {
-          extra.close();
-          return undefined; // the path now names another file
-        }
-        return extra;
-      };
-      return new DenoFile(file, reopen, true, this.#handlesPerFile);
+      return this.#serve(file, opened.info, opened.path, opened.flags);
     } catch (error) {
       file.close();
       throw error;
     }
+  }
+
+  /** Serves a handle this backend owns now. */
+  #serve(
+    file: Deno.FsFile,
+    info: Deno.FileInfo | undefined,
+    path: string,
+    flags: OpenFlags,
+  ): BackendFile {
+    checkHandle(file, flags, path);
+    if (cannotSeek(file)) return new DenoStream(file, true, path);
+    if (info === undefined) {
+      // Deno checks `FsFile.stat()` against the link's target, `Deno.open`
+      // against the link: a link granted to open but pointing outside the
+      // sandbox is served like `Deno.open` serves it, with one handle.
+      return new DenoFile(file, undefined, true, 1);
+    }
+    const reopen = async () => {
+      const extra = await Deno.open(path, {
+        read: flags.read,
+        write: flags.write && !flags.append,
+        append: flags.append,
+      });
+      const again = await extra.stat();
+      if (again.ino !== info.ino || again.dev !== info.dev) {
+        extra.close();
+        return undefined; // the path now names another file
+      }
+      return extra;
+    };
+    return new DenoFile(file, reopen, true, this.#handlesPerFile);
   }
 
   close(): Promise<void> {

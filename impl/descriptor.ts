@@ -1,205 +1,207 @@
 /**
- * File descriptors for the FFI backends, opened with `node:fs`: it checks Deno's
- * read and write permissions (and Deno's rules for special files) and returns a
- * descriptor, so no FFI backend reaches a file the sandbox would refuse.
+ * File descriptors for the FFI backends.
  *
- * Deno before 2.7.12 returns from `node:fs` a number of its own (a resource id),
- * not the operating system's descriptor: an FFI call on it reads or writes
- * whatever the process has open under that number. So before any FFI call
- * touches a descriptor, {@linkcode descriptorOf} checks with `statx(2)` that the
- * operating system's descriptor names the file `node:fs` opened (same device and
- * inode as `fstat` through `node:fs` says). When it does not, the descriptor is
- * closed through `node:fs` only, the file goes to the next backend (in the end
- * `deno`), and from then on the FFI backends refuse every file of this process
- * without opening it.
+ * Deno opens every file first (`openByDeno` in `deno.ts`), so Deno's permission
+ * checks, its errors and its rules for special files apply whatever backend
+ * serves the file. An FFI backend then opens the same path with `open(2)` and,
+ * before any call touches the descriptor, checks with `statx(2)` that it names
+ * the same file (device and inode) as Deno's handle; then Deno's handle is
+ * closed. A FIFO stays connected through Deno's handle meanwhile, so this
+ * second open never waits for the other end, and nothing the FIFO holds is
+ * lost. No `node:fs`: its descriptors were not the operating system's before
+ * Deno 2.7.12, and loading it costs every process 20-25 ms.
  *
  * @module
  */
 
-import * as fs from "node:fs";
-import { currentArch } from "../ffi/arch.ts";
-import { lastErrno, loadLibc } from "../ffi/libc.ts";
+import { lastErrno, type Libc } from "../ffi/libc.ts";
 import { fileInfoOfStatx, STATX_LAYOUT, statxOf } from "../ffi/statx.ts";
-import { CannotServe, type OpenDescriptor, type OpenFlags } from "./backend.ts";
+import { currentArch } from "../ffi/arch.ts";
+import { errorFromErrno } from "../src/errors.ts";
+import {
+  CannotServe,
+  type OpenDescriptor,
+  type OpenedByDeno,
+  type OpenFlags,
+  type OpenTarget,
+} from "./backend.ts";
+import { openByDeno } from "./deno.ts";
 
-/** `open(2)` flags for a mode. */
-export function posixOpenFlags(flags: OpenFlags): number {
-  const c = fs.constants;
+/** `open(2)` flags, the same on x86_64 and aarch64 (asm-generic). */
+const O_WRONLY = 0o1;
+const O_RDWR = 0o2;
+const O_NOCTTY = 0o400;
+const O_APPEND = 0o2000;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+const F_GETFL = 3;
+const F_SETFL = 4;
+
+/**
+ * The `open(2)` and `close(2)` the FFI backends make on descriptors. Tests
+ * replace them ({@linkcode useDescriptorCallsForTests}) to play an open that
+ * lands on another file.
+ */
+export interface DescriptorCalls {
+  /** `open(2)` of `path`: the descriptor, or -1 with `errno` set. */
+  open(libc: Libc, path: string, flags: number): number;
+  /** `close(2)`. */
+  close(libc: Libc, fd: number): number;
+}
+
+const encoder = new TextEncoder();
+
+/** The C library's own calls. */
+export const LIBC_DESCRIPTOR_CALLS: DescriptorCalls = {
+  open: (libc, path, flags) =>
+    libc.symbols.open(encoder.encode(`${path}\0`), flags, 0),
+  close: (libc, fd) => libc.symbols.close(fd),
+};
+
+let calls = LIBC_DESCRIPTOR_CALLS;
+
+/** For tests: the calls to make instead of the C library's (`undefined`: its own again). */
+export function useDescriptorCallsForTests(
+  replacement?: DescriptorCalls,
+): void {
+  calls = replacement ?? LIBC_DESCRIPTOR_CALLS;
+}
+
+/**
+ * The `open(2)` flags that open again a file Deno opened with `flags`: its
+ * access and append mode, `O_DIRECT`, never creating nor emptying it (Deno's
+ * open did), and nonblocking for a file that is not regular (a FIFO, a
+ * terminal: its reads and writes wait for readiness instead).
+ */
+export function reopenFlags(
+  flags: OpenFlags,
+  info: Deno.FileInfo | undefined,
+): number {
   let bits = flags.read && (flags.write || flags.append)
-    ? c.O_RDWR
+    ? O_RDWR
     : flags.read
-    ? c.O_RDONLY
-    : c.O_WRONLY;
-  if (flags.append) bits |= c.O_APPEND;
-  if (flags.create) bits |= c.O_CREAT;
-  if (flags.createNew) bits |= c.O_CREAT | c.O_EXCL;
-  if (flags.truncate) bits |= c.O_TRUNC;
+    ? 0
+    : O_WRONLY;
+  bits |= O_CLOEXEC | O_NOCTTY;
+  if (flags.append) bits |= O_APPEND;
   if (flags.direct) bits |= currentArch()?.O_DIRECT ?? 0;
+  // Unknown (a link Deno will not describe): nonblocking until fstat tells.
+  if (info === undefined || (!info.isFile && !info.isBlockDevice)) {
+    bits |= O_NONBLOCK;
+  }
   return bits;
 }
 
 /**
- * The `node:fs` calls the FFI backends make on descriptors. Tests replace them
- * ({@linkcode useDescriptorCallsForTests}) to play a runtime whose descriptors
- * are not the operating system's.
- */
-export interface DescriptorCalls {
-  /** `open(2)`, permission-checked by Deno. */
-  open(path: string, flags: number): Promise<number>;
-  /** `fstat(2)`. */
-  fstat(fd: number): Promise<fs.Stats>;
-  /** `close(2)`. */
-  close(fd: number): Promise<void>;
-}
-
-/** The calls of `node:fs` itself. */
-export const NODE_DESCRIPTOR_CALLS: DescriptorCalls = {
-  open: (path, flags) =>
-    new Promise((resolve, reject) =>
-      fs.open(
-        path,
-        flags,
-        0o666,
-        (error, fd) => error ? reject(error) : resolve(fd),
-      )
-    ),
-  fstat: (fd) =>
-    new Promise((resolve, reject) =>
-      fs.fstat(fd, (error, stats) => error ? reject(error) : resolve(stats))
-    ),
-  close: (fd) =>
-    new Promise((resolve, reject) =>
-      fs.close(fd, (error) => error ? reject(error) : resolve())
-    ),
-};
-
-let calls = NODE_DESCRIPTOR_CALLS;
-
-/**
- * Why this process's `node:fs` descriptors are not the operating system's,
- * once an open has shown it: a fact of the runtime, kept for the process.
- */
-let foreignDescriptors: string | undefined;
-
-/**
- * For tests: makes the FFI backends use `replacement` instead of `node:fs`
- * (`undefined`: `node:fs` again), and forgets what an earlier open showed of
- * the runtime's descriptors.
- */
-export function useDescriptorCallsForTests(
-  replacement?: DescriptorCalls,
-): void {
-  calls = replacement ?? NODE_DESCRIPTOR_CALLS;
-  foreignDescriptors = undefined;
-}
-
-/** Opens with `node:fs` (permission-checked); resolves to its descriptor. */
-export function openDescriptor(path: string, flags: number): Promise<number> {
-  return calls.open(path, flags);
-}
-
-/** `fstat(2)` through `node:fs`. */
-export function statDescriptor(fd: number): Promise<fs.Stats> {
-  return calls.fstat(fd);
-}
-
-/** `close(2)` through `node:fs`. */
-export function closeDescriptor(fd: number): Promise<void> {
-  return calls.close(fd);
-}
-
-/**
- * Opens `target` with `node:fs` unless it is a descriptor a backend already
- * opened (and checked); resolves to the descriptor and what `fstat` says of
- * it, once the descriptor is known to be the operating system's own for that
- * file.
+ * The descriptor of `target` for an FFI backend: a descriptor handed on as it
+ * is; otherwise the file Deno opened (or opens now, for a path) opened again
+ * with `open(2)` and checked to be the same file, Deno's handle then closed.
  *
- * @throws {CannotServe} when this runtime's `node:fs` descriptors are not the
- * operating system's: an FFI call must never touch them. A descriptor opened
- * here is handed on (the next backend closes it through `node:fs` and opens the
- * file again by its path, as this open left it).
+ * @throws {CannotServe} when the file cannot be opened again as the same file
+ * (Deno does not let it be described, the path names another file now, or
+ * `open(2)` refuses): Deno's handle then stays open for the next backend.
  */
 export async function descriptorOf(
-  target:
-    & { readonly path: string; readonly flags: OpenFlags }
-    & (
-      | { readonly kind: "path" }
-      | OpenDescriptor
-    ),
+  libc: Libc,
+  target: Exclude<OpenTarget, { kind: "fsfile" }>,
 ): Promise<OpenDescriptor> {
-  if (foreignDescriptors !== undefined) {
-    // Known for this process: nothing is opened for an FFI backend.
-    throw new CannotServe(
-      foreignDescriptors,
-      target.kind === "descriptor" ? target : undefined,
-    );
-  }
   if (target.kind === "descriptor") return target;
-  const { path, flags } = target;
-  const fd = await openDescriptor(path, posixOpenFlags(flags));
-  let stats: fs.Stats;
+  const opened = target.kind === "opened"
+    ? target
+    : await openByDeno(target.path, target.flags);
   try {
-    stats = await statDescriptor(fd);
+    const descriptor = reopen(libc, opened);
+    opened.release();
+    return descriptor;
   } catch (error) {
-    await closeDescriptor(fd);
+    // A path this call opened has no one else to close it.
+    if (target.kind === "path") opened.release();
     throw error;
   }
-  const descriptor: OpenDescriptor = {
+}
+
+function reopen(libc: Libc, opened: OpenedByDeno): OpenDescriptor {
+  const { path, flags, info } = opened;
+  // The path as Deno opened it: Deno resolves `..` by the name, the kernel
+  // by the directory (`link/..` is the link target's parent).
+  const name = lexicalPath(path);
+  const fd = calls.open(libc, name, reopenFlags(flags, info));
+  if (fd < 0) {
+    const error = errorFromErrno(lastErrno(libc), "open", path);
+    throw new CannotServe(`open(2) refused it: ${error.message}`);
+  }
+  let own: Deno.FileInfo;
+  try {
+    own = fileInfoOf(libc, fd, path);
+  } catch (error) {
+    calls.close(libc, fd);
+    throw new CannotServe(`fstat refused it: ${(error as Error).message}`);
+  }
+  if (info === undefined && (own.isFile || own.isBlockDevice)) {
+    // Reads of a regular file never wait for readiness; io_uring would
+    // answer EAGAIN for a nonblocking one rather than wait for the disk.
+    const { fcntl } = libc.symbols;
+    fcntl(fd, F_SETFL, BigInt(fcntl(fd, F_GETFL, 0n) & ~O_NONBLOCK));
+  }
+  // Deno describes a file unless a link leads out of the read grant (it
+  // opens the link, as this open does, but will not say where it leads).
+  if (info !== undefined && (own.ino !== info.ino || own.dev !== info.dev)) {
+    calls.close(libc, fd);
+    throw new CannotServe(
+      `the path names another file now (inode ${own.ino} on device ${own.dev}, Deno opened inode ${info.ino} on device ${info.dev})`,
+    );
+  }
+  return {
     kind: "descriptor",
     path,
     flags,
     fd,
-    stats,
+    info: own,
+    close: () => closeDescriptor(libc, fd),
   };
-  const mismatch = foreignDescriptor(fd, stats);
-  if (mismatch === undefined) return descriptor;
-  foreignDescriptors ??=
-    `this runtime's node:fs descriptors are not the operating system's (${mismatch}; Deno ${Deno.version.deno}, FFI backends need 2.7.12 or later)`;
-  throw new CannotServe(foreignDescriptors, {
-    ...descriptor,
-    // This open created or emptied the file already: the next one takes it
-    // as it now is.
-    flags: { ...flags, create: false, createNew: false, truncate: false },
-  });
 }
-
-const EBADF = 9;
-/** The first Deno whose `node:fs` descriptors are the operating system's. */
-const REAL_DESCRIPTORS_SINCE = [2, 7, 12];
 
 /**
- * Why the operating system's descriptor `fd` is not the file `node:fs`
- * describes with `stats`, or `undefined` when it is. `statx(2)` goes straight
- * to the kernel: it touches nothing, and fails with `EBADF` when nothing is
- * open under that number.
+ * `path` with `.` and `..` resolved by name, as Deno resolves them before it
+ * opens a file: `a/b/../c` is `a/c` whatever `a/b` is.
  */
-function foreignDescriptor(fd: number, stats: fs.Stats): string | undefined {
-  const libc = loadLibc();
-  if (!libc.ok) return `cannot check descriptor ${fd}: ${libc.reason}`;
-  const buffer = new Uint8Array(new ArrayBuffer(STATX_LAYOUT.SIZE));
-  if (statxOf(libc.library.symbols, fd, buffer) !== 0) {
-    const errno = lastErrno(libc.library);
-    if (errno === EBADF) return `descriptor ${fd} is not open`;
-    // statx is missing or filtered (ENOSYS, EPERM): the version must tell.
-    return denoHasRealDescriptors()
-      ? undefined
-      : `cannot check descriptor ${fd}: statx failed with errno ${errno}`;
-  }
-  // Deno and node:fs encode the device as stat(2) does (glibc's makedev).
-  const { ino, dev } = fileInfoOfStatx(buffer);
-  if (ino === stats.ino && dev === stats.dev) return undefined;
-  return `descriptor ${fd} is inode ${ino} on device ${dev}, the file opened is inode ${stats.ino} on device ${stats.dev}`;
-}
-
-/** Whether this Deno is 2.7.12 or later. */
-function denoHasRealDescriptors(): boolean {
-  const version = Deno.version.deno.split(/[.-]/).slice(0, 3).map(Number);
-  for (let i = 0; i < 3; i++) {
-    if (version[i] !== REAL_DESCRIPTORS_SINCE[i]) {
-      return version[i] > REAL_DESCRIPTORS_SINCE[i];
+export function lexicalPath(path: string): string {
+  const absolute = path.startsWith("/");
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === ".." && parts.length > 0 && parts.at(-1) !== "..") {
+      parts.pop();
+    } else if (part !== ".." || !absolute) {
+      parts.push(part);
     }
   }
-  return true;
+  const joined = parts.join("/");
+  return absolute ? `/${joined}` : joined === "" ? "." : joined;
+}
+
+/**
+ * `fstat` of a descriptor through `statx(2)`, on this thread (it does not
+ * wait on the file's contents), as `Deno.stat` reports it.
+ *
+ * @throws the error of the failed call, naming `path`.
+ */
+export function fileInfoOf(
+  libc: Libc,
+  fd: number,
+  path?: string,
+): Deno.FileInfo {
+  const buffer = new Uint8Array(new ArrayBuffer(STATX_LAYOUT.SIZE));
+  if (statxOf(libc.symbols, fd, buffer) !== 0) {
+    throw errorFromErrno(lastErrno(libc), "fstat", path);
+  }
+  return fileInfoOfStatx(buffer);
+}
+
+/** `close(2)` of a descriptor an FFI backend opened. */
+export function closeDescriptor(libc: Libc, fd: number): Promise<void> {
+  if (calls.close(libc, fd) === 0) return Promise.resolve();
+  return Promise.reject(errorFromErrno(lastErrno(libc), "close"));
 }
 
 /** `lseek(2)` whence: the current position. */
@@ -210,12 +212,9 @@ const SEEK_CUR = 1;
  * FIFOs and sockets cannot, and a character device says so itself (`/dev/zero`
  * can, a terminal cannot: `lseek` fails with `ESPIPE`).
  */
-export function canSeek(
-  descriptor: OpenDescriptor,
-  lseek: (fd: number, offset: bigint, whence: number) => bigint,
-): boolean {
-  const { stats, fd } = descriptor;
-  if (stats.isFile() || stats.isBlockDevice()) return true;
-  if (!stats.isCharacterDevice()) return false;
-  return lseek(fd, 0n, SEEK_CUR) >= 0n;
+export function canSeek(libc: Libc, descriptor: OpenDescriptor): boolean {
+  const { info, fd } = descriptor;
+  if (info.isFile || info.isBlockDevice) return true;
+  if (!info.isCharDevice) return false;
+  return libc.symbols.lseek(fd, 0n, SEEK_CUR) >= 0n;
 }

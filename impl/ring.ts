@@ -30,8 +30,8 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
-import { fstatSync, type Stats } from "node:fs";
+import { Macrotasks } from "./macrotask.ts";
+import { MicrotaskBudget } from "./microtask_budget.ts";
 import { currentArch } from "../ffi/arch.ts";
 import {
   addressOf,
@@ -52,7 +52,7 @@ import {
   MAX_REQUEST_BYTES,
   type OpenTarget,
 } from "./backend.ts";
-import { closeDescriptor, descriptorOf } from "./descriptor.ts";
+import { descriptorOf } from "./descriptor.ts";
 import { AlignedBuffers } from "./aligned.ts";
 import {
   failedWith,
@@ -185,7 +185,8 @@ export abstract class RingBackend implements Backend {
   #wake: CompletionWake | undefined;
   /** The armed wake's promise, while armed. */
   #waiter: Promise<void> | undefined;
-  #lastMacrotask = performance.now();
+  readonly #budget = new MicrotaskBudget(YIELD_EVERY_MS);
+  readonly #macrotasks: Macrotasks;
   /** Set by `close()`: no new request is taken. */
   #closing: Promise<void> | undefined;
   /** Resolves `close()`'s wait once nothing is queued or in the kernel. */
@@ -198,6 +199,7 @@ export abstract class RingBackend implements Backend {
   /** @param libc The loaded C library. */
   constructor(libc: Libc) {
     this.libc = libc;
+    this.#macrotasks = new Macrotasks(() => libc.symbols.pool_hop());
     this.alignedBuffers = new AlignedBuffers((buffer) =>
       addressOf(libc, buffer)
     );
@@ -252,8 +254,8 @@ export abstract class RingBackend implements Backend {
   }
 
   /** Why this queue must not serve a file of this kind, or `undefined`. */
-  protected refuses(stats: Stats, fsType: number): string | undefined {
-    if (!stats.isFile()) {
+  protected refuses(info: Deno.FileInfo, fsType: number): string | undefined {
+    if (!info.isFile) {
       return "not a regular file (pipes, sockets and devices go to the next backend)";
     }
     const pseudo = PSEUDO_FILE_SYSTEMS.get(fsType);
@@ -301,12 +303,11 @@ export abstract class RingBackend implements Backend {
     }
     // One open: a file this queue refuses goes on to the next backend open
     // (a FIFO opened twice would lose what its writer wrote).
-    const descriptor = await descriptorOf(target);
-    const { path, flags, fd, stats } = descriptor;
+    const descriptor = await descriptorOf(this.libc, target);
+    const { path, flags, fd, info } = descriptor;
     try {
-      if (stats.isDirectory()) throw errorFromErrno(21, "open", path);
       const fsType = this.#fileSystemType(fd);
-      const refusal = this.refuses(stats, fsType);
+      const refusal = this.refuses(info, fsType);
       if (refusal !== undefined) throw new CannotServe(refusal, descriptor);
       const direct = flags.direct ? this.#directAlignment(fd, path) : undefined;
       const threads = new ThreadFile(this.libc, this.#pool, fd, path);
@@ -321,7 +322,7 @@ export abstract class RingBackend implements Backend {
         earlyWriteback: !flags.append,
       });
     } catch (error) {
-      if (!(error instanceof CannotServe)) await closeDescriptor(fd);
+      if (!(error instanceof CannotServe)) await descriptor.close();
       throw error;
     }
   }
@@ -417,12 +418,12 @@ export abstract class RingBackend implements Backend {
     if (this.#mayStayInMicrotasks()) {
       queueMicrotask(this.#flushNow);
     } else {
-      setImmediate(this.#flushAfterMacrotask);
+      this.#macrotasks.after(this.#flushAfterMacrotask);
     }
   }
 
   #mayStayInMicrotasks(): boolean {
-    return performance.now() - this.#lastMacrotask < YIELD_EVERY_MS;
+    return this.#budget.mayContinue();
   }
 
   /**
@@ -444,8 +445,8 @@ export abstract class RingBackend implements Backend {
     }
     if (this.#mayStayInMicrotasks()) return Promise.resolve(result);
     return new Promise((resolve) =>
-      setImmediate(() => {
-        this.#lastMacrotask = performance.now();
+      this.#macrotasks.after(() => {
+        this.#budget.turned();
         resolve(result);
       })
     );
@@ -458,7 +459,7 @@ export abstract class RingBackend implements Backend {
 
   readonly #flushAfterMacrotask = (): void => {
     this.#flushPending = false;
-    this.#lastMacrotask = performance.now();
+    this.#budget.turned();
     this.#flush();
   };
 
@@ -540,7 +541,7 @@ export abstract class RingBackend implements Backend {
       return;
     }
     this.#waiter = this.#wake!.arm().then((): Promise<void> | undefined => {
-      this.#lastMacrotask = performance.now();
+      this.#budget.turned();
       if (
         this.#closed || this.#inKernel === 0 ||
         !this.reapReady(this.#completeRef, WAKE_REAP_FIRST)
@@ -548,7 +549,7 @@ export abstract class RingBackend implements Backend {
         return undefined;
       }
       // More are ready: see WAKE_REAP_FIRST.
-      return new Promise<void>((resolve) => setImmediate(resolve));
+      return new Promise<void>((resolve) => this.#macrotasks.after(resolve));
     }).then(() => {
       this.#waiter = undefined;
       if (this.#closed) return;
@@ -803,7 +804,7 @@ export class RingFile implements BackendFile {
     // A writeback call on the pool still uses the descriptor.
     await this.#writeback?.stop();
     this.#giveBackReserved();
-    await closeDescriptor(this.fd);
+    await this.#threads.close(); // the descriptor they share
   }
 
   /**
@@ -816,7 +817,7 @@ export class RingFile implements BackendFile {
     if (this.#preallocation?.reserved !== true) return;
     let size: number;
     try {
-      size = fstatSync(this.fd).size;
+      size = this.#threads.statNow().size;
     } catch {
       return;
     }

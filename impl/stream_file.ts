@@ -16,8 +16,7 @@
 import { fixedMemory, lastErrno, type Libc } from "../ffi/libc.ts";
 import { errorFromErrno } from "../src/errors.ts";
 import type { BackendFile } from "./backend.ts";
-import { closeDescriptor } from "./descriptor.ts";
-import { fileInfoOfStatx, STATX_LAYOUT, statxOf } from "../ffi/statx.ts";
+import { closeDescriptor, fileInfoOf } from "./descriptor.ts";
 import { trackForeignCall } from "./pending.ts";
 
 const EINTR = 4;
@@ -27,22 +26,6 @@ const F_SETFL = 4;
 const O_NONBLOCK = 0o4000;
 const POLLIN = 1;
 const POLLOUT = 4;
-
-/**
- * `fstat` of a descriptor through `statx(2)`, on this thread (it does not
- * wait on the file's contents), as `Deno.stat` reports it.
- */
-export function statDescriptorNow(
-  libc: Libc,
-  fd: number,
-  path: string,
-): Promise<Deno.FileInfo> {
-  const buffer = fixedMemory(Uint8Array, STATX_LAYOUT.SIZE);
-  if (statxOf(libc.symbols, fd, buffer) !== 0) {
-    return Promise.reject(errorFromErrno(lastErrno(libc), "fstat", path));
-  }
-  return Promise.resolve(fileInfoOfStatx(buffer));
-}
 
 /** A stream served through the C library. */
 export class StreamFile implements BackendFile {
@@ -147,10 +130,14 @@ export class StreamFile implements BackendFile {
   }
 
   stat(): Promise<Deno.FileInfo> {
-    return statDescriptorNow(this.#libc, this.#fd, this.#path);
+    try {
+      return Promise.resolve(fileInfoOf(this.#libc, this.#fd, this.#path));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   close(): Promise<void> {
-    return closeDescriptor(this.#fd);
+    return closeDescriptor(this.#libc, this.#fd);
   }
 }

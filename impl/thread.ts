@@ -25,8 +25,13 @@ import {
   CannotServe,
   type OpenTarget,
 } from "./backend.ts";
-import { canSeek, closeDescriptor, descriptorOf } from "./descriptor.ts";
-import { statDescriptorNow, StreamFile } from "./stream_file.ts";
+import {
+  canSeek,
+  closeDescriptor,
+  descriptorOf,
+  fileInfoOf,
+} from "./descriptor.ts";
+import { StreamFile } from "./stream_file.ts";
 import { trackForeignCall } from "./pending.ts";
 import type { FileRange } from "./preallocation.ts";
 
@@ -54,16 +59,14 @@ export class ThreadBackend implements Backend {
         target.kind === "descriptor" ? target : undefined,
       );
     }
-    const descriptor = await descriptorOf(target);
-    const { fd, path, stats } = descriptor;
+    const descriptor = await descriptorOf(this.#libc, target);
+    const { fd, path } = descriptor;
     try {
-      if (stats.isDirectory()) throw errorFromErrno(21, "open", path);
-      const { lseek } = this.#libc.symbols;
-      if (!canSeek(descriptor, (...args) => lseek(...args))) {
+      if (!canSeek(this.#libc, descriptor)) {
         return new StreamFile(this.#libc, fd, path);
       }
     } catch (error) {
-      await closeDescriptor(fd);
+      await descriptor.close();
       throw error;
     }
     return new ThreadFile(this.#libc, this.#pool, fd, path);
@@ -206,11 +209,20 @@ export class ThreadFile implements BackendFile {
   }
 
   stat(): Promise<Deno.FileInfo> {
-    return statDescriptorNow(this.#libc, this.#fd, this.#path);
+    try {
+      return Promise.resolve(this.statNow());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** What `fstat` says of the file, now, on this thread. */
+  statNow(): Deno.FileInfo {
+    return fileInfoOf(this.#libc, this.#fd, this.#path);
   }
 
   close(): Promise<void> {
-    return closeDescriptor(this.#fd);
+    return closeDescriptor(this.#libc, this.#fd);
   }
 }
 

@@ -56,7 +56,7 @@ import {
 } from "./availability.ts";
 import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
 import { errnoName, mapRings, type Rings } from "./uring_rings.ts";
-import { RelayWake } from "./uring_relay.ts";
+import { RelayOnceLoaded } from "./uring_relay_lazy.ts";
 import type { CompletionWake } from "./wake.ts";
 
 const OPCODES: Record<RingOp, number> = {
@@ -83,6 +83,7 @@ export class UringBackend extends RingBackend {
   /** The SQ tail including requests prepared but not yet published. */
   #tail = 0;
   readonly #relay: boolean;
+  #lazyRelay: RelayOnceLoaded | undefined;
   /** Why the relay wake could not be had, when the pool wake serves instead. */
   relayRefusal: string | undefined;
 
@@ -97,14 +98,28 @@ export class UringBackend extends RingBackend {
     this.#relay = options?.relay ?? true;
   }
 
-  /** The relay (impl/uring_relay.ts) where it can be had, else the pool wake. */
+  /**
+   * The relay (impl/uring_relay.ts) where it can be had, loaded when the first
+   * wake is needed (impl/uring_relay_lazy.ts); else the pool wake.
+   */
   protected override createWake(eventfd: number): CompletionWake {
-    if (this.#relay) {
-      const relay = RelayWake.create(this.libc, this.#calls, eventfd);
-      if (typeof relay !== "string") return relay;
-      this.relayRefusal = relay;
-    }
-    return super.createWake(eventfd);
+    if (!this.#relay) return super.createWake(eventfd);
+    this.#lazyRelay = new RelayOnceLoaded(
+      this.libc,
+      this.#calls,
+      eventfd,
+      (reason) => this.relayRefusal = reason,
+    );
+    return this.#lazyRelay;
+  }
+
+  /**
+   * Resolves once the relay wake has loaded (or was refused: see
+   * {@linkcode relayRefusal}), loading it now if it is not yet; the wake
+   * after that uses it. For tests and benchmarks that measure the relay.
+   */
+  relayLoaded(): Promise<void> {
+    return this.#lazyRelay?.relayLoaded() ?? Promise.resolve();
   }
 
   protected start(eventfd: number): Unavailable | undefined {

@@ -9,14 +9,19 @@ import type {
   BackendFile,
   BackendName,
   BackendProvider,
-  OpenDescriptor,
   OpenTarget,
 } from "../impl/backend.ts";
-import { CannotServe } from "../impl/backend.ts";
+import { BACKEND_NAMES, CannotServe } from "../impl/backend.ts";
+import { openByDeno } from "../impl/deno.ts";
 import {
+  backendChain,
   isBackendName,
-  providerChain,
+  knownUnavailability,
+  loadedProvider,
+  loadProvider,
+  NotLoadedYet,
   unavailabilityOf,
+  unavailableError,
 } from "../impl/select.ts";
 import { requireAccess } from "./permissions.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -112,7 +117,8 @@ let requestThrough: <T>(
 export class Context implements AsyncDisposable {
   /** The most requests in flight at once. */
   readonly maxRequests: number;
-  readonly #chain: readonly BackendProvider[];
+  /** The backend asked for, if one was. */
+  readonly #first: BackendName | undefined;
   readonly #backends = new Map<BackendName, Backend>();
   readonly #requests: Semaphore;
   #inFlight = 0;
@@ -129,12 +135,16 @@ export class Context implements AsyncDisposable {
   }
 
   /**
-   * Makes a context; the same as {@linkcode createContext}.
+   * Makes a context; the same as {@linkcode createContext}. Nothing is loaded
+   * or probed until the first file opens: a backend asked for that turns out
+   * unusable then hands its files to the next one, as for any file it cannot
+   * serve.
    *
-   * @throws {Deno.errors.NotSupported} when the backend asked for is unavailable
-   * here (the message says why), or unavailable for now (descriptors or memory
-   * running out: the message says it is temporary, and a context made later
-   * tries again).
+   * @throws {Deno.errors.NotSupported} when the backend asked for is known to
+   * be unavailable here (the wrong system, no FFI permission, or a probe made
+   * earlier in this process: the message says why), or unavailable for now
+   * (descriptors or memory running out: the message says it is temporary, and
+   * a context made later tries again).
    * @throws {TypeError} for an unknown backend name.
    * @throws {RangeError} for a `maxRequests` below 1.
    */
@@ -149,17 +159,29 @@ export class Context implements AsyncDisposable {
     }
     this.maxRequests = checkPositive("maxRequests", maxRequests);
     this.#requests = new Semaphore(this.maxRequests);
-    this.#chain = providerChain(backend);
+    if (backend !== undefined) {
+      const unavailable = knownUnavailability(backend);
+      if (unavailable !== undefined) {
+        throw unavailableError(backend, unavailable);
+      }
+    }
+    this.#first = backend;
   }
 
-  /** The backend this context tries first. */
+  /**
+   * The backend this context tries first: the one asked for, else the best
+   * one not known to be unavailable (an FFI backend is probed when the first
+   * file opens, so this may change then).
+   */
   get backend(): BackendName {
-    return this.#chain[0].name;
+    return this.#first ??
+      this.backends.find((name) => knownUnavailability(name) === undefined) ??
+      "deno";
   }
 
   /** Every backend this context may use, in the order it tries them. */
   get backends(): readonly BackendName[] {
-    return this.#chain.map((p) => p.name);
+    return backendChain(this.#first);
   }
 
   /** Operations (opens, reads, writes, syncs, ...) running or waiting for a turn. */
@@ -250,10 +272,51 @@ export class Context implements AsyncDisposable {
     }
   }
 
-  async #openFirstServing(target: OpenTarget): Promise<OpenedFile> {
-    if (target.kind === "path") requireAccess(target.path, target.flags);
+  async #openFirstServing(asked: OpenTarget): Promise<OpenedFile> {
+    let target = asked;
+    if (target.kind === "path") {
+      requireAccess(target.path, target.flags);
+      // Opened once, by Deno (its permission checks, its errors): an FFI
+      // backend opens the same file again and checks it is the same one.
+      target = await openByDeno(target.path, target.flags);
+    }
+    try {
+      return await this.#firstServing(target, (next) => target = next);
+    } catch (error) {
+      await closeUnserved(target);
+      throw error;
+    }
+  }
+
+  /**
+   * Offers the open file to each backend of the chain in turn; `handedOn`
+   * learns of an open that a backend made and handed to the next ones.
+   */
+  async #firstServing(
+    target: OpenTarget,
+    handedOn: (target: OpenTarget) => void,
+  ): Promise<OpenedFile> {
     const refusals: string[] = [];
-    for (const provider of this.#chain) {
+    const start = this.#first === undefined
+      ? 0
+      : BACKEND_NAMES.indexOf(this.#first);
+    for (const name of BACKEND_NAMES.slice(start)) {
+      if (loadedProvider(name) === undefined) {
+        // Not loaded: loaded only if it may serve (never without FFI).
+        const unavailable = knownUnavailability(name);
+        if (unavailable !== undefined) {
+          refusals.push(`${name}: ${unavailable.reason}`);
+          continue;
+        }
+      }
+      let provider: BackendProvider;
+      try {
+        provider = await loadProvider(name);
+      } catch (error) {
+        if (!(error instanceof NotLoadedYet)) throw error;
+        refusals.push(`${name}: ${error.message}`);
+        continue;
+      }
       if (!this.#backends.has(provider.name)) {
         // Not made yet: it may have failed for a transient reason (EMFILE, ...)
         // when the chain was made or at the last open; asked again after the
@@ -274,22 +337,23 @@ export class Context implements AsyncDisposable {
         if (!(error instanceof CannotServe)) throw error;
         refusals.push(`${provider.name}: ${error.message}`);
         // The file is open already: the next backend serves that open.
-        if (error.handoff !== undefined) target = error.handoff;
+        if (error.handoff !== undefined) handedOn(target = error.handoff);
       }
     }
     const name = target.kind === "fsfile" ? target.name : target.path;
-    if (target.kind === "descriptor") await closeHandoff(target);
     throw new Deno.errors.NotSupported(
       `No backend of this context can serve '${name}' (${refusals.join("; ")})`,
     );
   }
 }
 
-/** Closes a descriptor that a backend opened and no backend would serve. */
-async function closeHandoff(descriptor: OpenDescriptor): Promise<void> {
-  // Only FFI backends hand descriptors on, and they loaded this module.
-  const { closeDescriptor } = await import("../impl/descriptor.ts");
-  await closeDescriptor(descriptor.fd);
+/**
+ * Releases what the context opened for a file that no backend serves: Deno's
+ * handle (unless a backend took it), or a descriptor handed on.
+ */
+async function closeUnserved(target: OpenTarget): Promise<void> {
+  if (target.kind === "opened") target.release();
+  else if (target.kind === "descriptor") await target.close();
 }
 
 /**

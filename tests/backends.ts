@@ -18,7 +18,7 @@ import { DenoBackend } from "../impl/deno.ts";
 import { RingBackend } from "../impl/ring.ts";
 import { ThreadBackend } from "../impl/thread.ts";
 import { openFlags, parseMode } from "../src/mode.ts";
-import { unavailableReason } from "../impl/select.ts";
+import { unavailableReason } from "../impl/providers.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
 
 /** A temporary directory for one test, removed afterwards. */

@@ -17,7 +17,7 @@ import type { BackendFile, OpenTarget } from "../impl/backend.ts";
 import { DenoBackend } from "../impl/deno.ts";
 import { ThreadBackend } from "../impl/thread.ts";
 import { RingBackend } from "../impl/ring.ts";
-import { availableBackends, unavailableReason } from "../impl/select.ts";
+import { availableBackends, unavailableReason } from "../impl/providers.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
 import { backendTest, withTempDir } from "./backends.ts";
 

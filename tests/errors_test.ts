@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { AIOError, AIOFile, type Context, createContext } from "../mod.ts";
-import { availableBackends, unavailableReason } from "../impl/select.ts";
+import { availableBackends, unavailableReason } from "../impl/providers.ts";
 import { normalizeError } from "../src/errors.ts";
 import { backendTest } from "./backends.ts";
 

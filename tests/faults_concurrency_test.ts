@@ -13,7 +13,7 @@ import {
   createContext,
 } from "../mod.ts";
 import { backendTest, withTempDir } from "./backends.ts";
-import { availableBackends } from "../impl/select.ts";
+import { availableBackends } from "../impl/providers.ts";
 import {
   firstMismatch,
   libraryDescriptors,

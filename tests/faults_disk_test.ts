@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { AIOError, AIOFile, type Context } from "../mod.ts";
 import { BACKEND_NAMES } from "../impl/backend.ts";
-import { unavailableReason } from "../impl/select.ts";
+import { unavailableReason } from "../impl/providers.ts";
 import { backendTest, withTempDir } from "./backends.ts";
 import {
   Child,

@@ -13,7 +13,7 @@
 
 import assert from "node:assert/strict";
 import { AIOFile, createContext } from "../mod.ts";
-import { unavailableReason } from "../impl/select.ts";
+import { unavailableReason } from "../impl/providers.ts";
 import { backendTest, withTempDir } from "./backends.ts";
 import {
   Child,
@@ -236,9 +236,13 @@ if (limit < MANY_FILES + MARGIN) {
         } finally {
           await Promise.all(files.map((afp) => afp.close()));
         }
+        // The uring backend's relay wake loads after its first wakes (one
+        // ring more, the backend's own until the context closes).
+        const after = libraryDescriptors(dir);
+        const relay = backend === "uring" && after.rings === before.rings + 1;
         assert.deepEqual(
-          libraryDescriptors(dir),
-          before,
+          after,
+          relay ? { ...before, rings: before.rings + 1 } : before,
           "a descriptor was left open",
         );
         assert.equal(

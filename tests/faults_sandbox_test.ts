@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { relative } from "node:path";
 import { AIOFile, createContext } from "../mod.ts";
 import { BACKEND_NAMES, type BackendName } from "../impl/backend.ts";
-import { availableBackends, unavailableReason } from "../impl/select.ts";
+import { availableBackends, unavailableReason } from "../impl/providers.ts";
 import { withTempDir } from "./backends.ts";
 import { Child } from "./faults_support.ts";
 

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { BACKEND_NAMES, type BackendName } from "../impl/backend.ts";
-import { availableBackends, unavailableReason } from "../impl/select.ts";
+import { availableBackends, unavailableReason } from "../impl/providers.ts";
 import { libcPaths } from "../ffi/libc.ts";
 import { withTempDir } from "./backends.ts";
 import {

@@ -15,7 +15,7 @@ import { UringBackend, uringProvider } from "../impl/uring.ts";
 import { loadLibc } from "../ffi/libc.ts";
 import { loadUring, type UringCalls } from "../ffi/uring.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
-import { unavailableReason } from "../impl/select.ts";
+import { unavailableReason } from "../impl/providers.ts";
 import { readOnly, withTempDir } from "./backends.ts";
 
 const reason = unavailableReason("uring");
@@ -93,6 +93,9 @@ uringTest(
   async () => {
     const backend = uringProvider.create() as UringBackend;
     try {
+      // The first wake is the pool's, and loads the relay for the next ones.
+      await readDirect(backend, () => {});
+      await backend.relayLoaded();
       let parked = -1;
       await readDirect(backend, () => parked = pendingForeignCalls());
       assert.equal(backend.wakeName, "relay", backend.relayRefusal);
@@ -129,6 +132,8 @@ uringTest(
         entries === 2 ? -12 : calls.setup(entries, params), // ENOMEM
     }));
     try {
+      await readDirect(backend, () => {});
+      await backend.relayLoaded();
       await readDirect(backend, () => {});
       assert.equal(backend.wakeName, "pool");
       assert.match(backend.relayRefusal ?? "", /relay failed: ENOMEM/);
@@ -169,7 +174,10 @@ uringTest(
       );
     });
     try {
-      // The first arm fails over; later ones go to the pool wake directly.
+      // The relay loads after the first wakes; its first arm fails over, and
+      // later ones go to the pool wake directly.
+      await Promise.race([readDirect(backend, () => {}), deadline]);
+      await backend.relayLoaded();
       await Promise.race([readDirect(backend, () => {}), deadline]);
       await Promise.race([readDirect(backend, () => {}), deadline]);
     } finally {
@@ -190,6 +198,8 @@ uringTest(
     const before = openDescriptors();
     const backend = uringProvider.create() as UringBackend;
     let closing: Promise<void> | undefined;
+    await readDirect(backend, () => {});
+    await backend.relayLoaded();
     // Closed while the relay is armed: close() must wake it before releasing.
     await readDirect(backend, () => closing ??= backend.close());
     await closing;

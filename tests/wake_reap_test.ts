@@ -14,17 +14,37 @@
 import assert from "node:assert/strict";
 import { RingBackend, type RingFile, WAKE_REAP_FIRST } from "../impl/ring.ts";
 import type { CompletionWake } from "../impl/wake.ts";
-import type { Libc } from "../ffi/libc.ts";
+import { type Libc, loadLibc } from "../ffi/libc.ts";
 import { readOnly, withTempDir } from "./backends.ts";
 
-/** The C calls the queue makes outside its kernel (an eventfd, its close). */
+const realLibc = loadLibc();
+const FAKE_EVENTFD = 1_000_000;
+
+/**
+ * The C calls the queue makes outside its kernel: a fake eventfd; the files'
+ * own descriptors (open, fstat, close) are real ones.
+ */
 const FAKE_LIBC = {
   symbols: {
-    eventfd: () => 1_000_000,
-    close: () => 0,
+    eventfd: () => FAKE_EVENTFD,
+    close: (fd: number) =>
+      fd === FAKE_EVENTFD
+        ? 0
+        : realLibc.ok
+        ? realLibc.library.symbols.close(fd)
+        : 0,
     write: () => 8n,
     fstatfs: () => -1,
+    pool_hop: () => new Promise((resolve) => setTimeout(resolve, 0)),
     address_of: () => 0n,
+    open: (...args: Parameters<Libc["symbols"]["open"]>) =>
+      realLibc.ok ? realLibc.library.symbols.open(...args) : -1,
+    statx: (...args: Parameters<Libc["symbols"]["statx"]>) =>
+      realLibc.ok ? realLibc.library.symbols.statx(...args) : -1,
+    __errno_location: () =>
+      realLibc.ok ? realLibc.library.symbols.__errno_location() : null,
+    memcpy: (...args: Parameters<Libc["symbols"]["memcpy"]>) =>
+      realLibc.ok ? realLibc.library.symbols.memcpy(...args) : null,
   },
 } as unknown as Libc;
 
