@@ -31,6 +31,16 @@ const SCRIPTS: Record<string, string> = {
     `await using afp = await AIOFile.open(${JSON.stringify(data)}, "rb");\n` +
     `const b = await afp.read();\n` +
     `if (b.length !== 165536) throw new Error("short");`,
+  "same, deno backend": `import { AIOFile, createContext } from "${mod}";\n` +
+    `await using context = createContext({ backend: "deno" });\n` +
+    `await using afp = await AIOFile.open(${
+      JSON.stringify(data)
+    }, "rb", { context });\n` +
+    `const b = await afp.read();\n` +
+    `if (b.length !== 165536) throw new Error("short");`,
+  "a local module importing nothing": `import "${
+    new URL("./startup_empty_module.ts", import.meta.url).href
+  }";`,
 };
 
 const paths: Record<string, string> = {};
@@ -79,7 +89,16 @@ try {
     `AIOFile open + read against Deno.readFile: ${
       (median("AIOFile open + read, 100 KB") /
         median("Deno.readFile, 100 KB")).toFixed(2)
-    }x (target: within 1.3x)`,
+    }x (target: within 1.3x); on the deno backend ${
+      (median("same, deno backend") / median("Deno.readFile, 100 KB"))
+        .toFixed(2)
+    }x`,
+  );
+  console.log(
+    `any first local import (a module of nothing) over an empty script: ${
+      (median("a local module importing nothing") - median("empty script"))
+        .toFixed(1)
+    } ms`,
   );
 } finally {
   await Deno.remove(dir, { recursive: true });
