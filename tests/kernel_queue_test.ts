@@ -121,6 +121,14 @@ async function countingThreadReads<T>(
   }
 }
 
+/**
+ * A 1 ms interval starved by microtasks fires once or not at all over a run;
+ * one that fires less often than this (in ms) is taken as starved. Lenient:
+ * on a loaded 2-core machine an interval that is not starved still fires
+ * only every few milliseconds.
+ */
+const STARVED_BELOW_ONE_TICK_IN_MS = 100;
+
 /** Counts the ticks of a 1 ms interval while `use` runs. */
 async function countingTicks<T>(
   use: () => Promise<T>,
@@ -253,7 +261,7 @@ backendTest(
     );
     assert.ok(ticks > 0, "a 1 ms interval never fired during the reads");
     assert.ok(
-      ticks >= elapsedMs / 20,
+      ticks >= elapsedMs / STARVED_BELOW_ONE_TICK_IN_MS,
       `a 1 ms interval fired ${ticks} times in ${elapsedMs.toFixed(0)} ms`,
     );
   },
@@ -337,7 +345,7 @@ backendTest(
     });
     assert.ok(ticks > 0, "a 1 ms interval never fired during 20000 reads");
     assert.ok(
-      ticks >= elapsedMs / 10,
+      ticks >= elapsedMs / STARVED_BELOW_ONE_TICK_IN_MS,
       `a 1 ms interval fired ${ticks} times in ${elapsedMs.toFixed(0)} ms`,
     );
   },
@@ -359,7 +367,7 @@ backendTest(
     });
     assert.ok(ticks > 0, "a 1 ms interval never fired during 20000 writes");
     assert.ok(
-      ticks >= elapsedMs / 10,
+      ticks >= elapsedMs / STARVED_BELOW_ONE_TICK_IN_MS,
       `a 1 ms interval fired ${ticks} times in ${elapsedMs.toFixed(0)} ms`,
     );
     // The last write (i = 19999) went to block 19999 % 256.
