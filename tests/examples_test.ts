@@ -22,42 +22,57 @@ interface Run {
   stderr: string;
 }
 
-/** Runs an example with `deno run --allow-all`, stdin empty unless given. */
+/**
+ * Runs an example with `deno run --allow-all` in a fresh, empty working
+ * directory (stdin empty unless given), and checks that it wrote nothing there:
+ * no argument may be taken for a file to create.
+ */
 async function run(
   name: string,
   args: string[] = [],
-  options: { stdin?: Uint8Array | string; cwd?: string } = {},
+  options: { stdin?: Uint8Array | string } = {},
 ): Promise<Run> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      decodeURIComponent(new URL(name, examplesDir).pathname),
-      ...args,
-    ],
-    cwd: options.cwd,
-    env: { NO_COLOR: "1" },
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(30_000),
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(
-      typeof options.stdin === "string"
-        ? new TextEncoder().encode(options.stdin)
-        : options.stdin,
+  return await withTempDir(async (cwd) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        decodeURIComponent(new URL(name, examplesDir).pathname),
+        ...args,
+      ],
+      cwd,
+      env: { NO_COLOR: "1" },
+      stdin: options.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).spawn();
+    if (options.stdin !== undefined) {
+      const writer = child.stdin.getWriter();
+      await writer.write(
+        typeof options.stdin === "string"
+          ? new TextEncoder().encode(options.stdin)
+          : options.stdin,
+      );
+      await writer.close();
+    }
+    const { code, stdout, stderr } = await child.output();
+    const decoder = new TextDecoder();
+    const result = {
+      code,
+      stdout: decoder.decode(stdout),
+      stderr: decoder.decode(stderr),
+    };
+    const left = [...Deno.readDirSync(cwd)].map((entry) => entry.name);
+    assert.deepEqual(
+      left,
+      [],
+      `${name} ${args.join(" ")} wrote in its working directory\n${
+        show(result)
+      }`,
     );
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
-  };
+    return result;
+  });
 }
 
 /** `result` as text, for assertion messages. */
@@ -134,30 +149,26 @@ Deno.test("every example in examples/ is in this file's list", () => {
 
 for (const [name, { runsWithoutArguments }] of Object.entries(EXAMPLES)) {
   Deno.test(`examples/${name}: --help and -h print the usage, a bad option is refused`, async () => {
-    await withTempDir(async (cwd) => {
-      const cases = [["--help"], ["-h"], ["--no-such-option"]];
-      if (!runsWithoutArguments) cases.push([]);
-      const [help, h, bad, none] = await Promise.all(
-        cases.map((args) => run(name, args, { cwd })),
+    const cases = [["--help"], ["-h"], ["--no-such-option"]];
+    if (!runsWithoutArguments) cases.push([]);
+    const [help, h, bad, none] = await Promise.all(
+      cases.map((args) => run(name, args)),
+    );
+    for (const result of [help, h, none]) {
+      if (result === undefined) continue;
+      assertOk(result);
+      assert.match(
+        result.stdout,
+        new RegExp(`^usage: ${escaped(name)}( |\n)`),
+        show(result),
       );
-      for (const result of [help, h, none]) {
-        if (result === undefined) continue;
-        assertOk(result);
-        assert.match(
-          result.stdout,
-          new RegExp(`^usage: ${name}`),
-          show(result),
-        );
-        assert.match(result.stdout, /\nexample: deno run /, show(result));
-        assert.equal(result.stderr, "", show(result));
-      }
-      assert.equal(h.stdout, help.stdout);
-      if (none !== undefined) assert.equal(none.stdout, help.stdout);
-      assertUsageError(name, bad, /Unknown option '--no-such-option'/);
-      assert.equal(bad.stdout, "");
-      // Nothing took "--help" or "-h" for a file name.
-      assert.deepEqual([...Deno.readDirSync(cwd)], []);
-    });
+      assert.match(result.stdout, /\nexample: deno run /, show(result));
+      assert.equal(result.stderr, "", show(result));
+    }
+    assert.equal(h.stdout, help.stdout);
+    if (none !== undefined) assert.equal(none.stdout, help.stdout);
+    assertUsageError(name, bad, /Unknown option '--no-such-option'/);
+    assert.equal(bad.stdout, "");
   });
 }
 
