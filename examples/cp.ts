@@ -126,7 +126,9 @@ export async function copyFile(
   let inFlight = 0;
   let copied = 0;
   for await (const chunk of src.iterChunked(chunkSize)) {
-    writes.push({ done: dst.write(chunk), bytes: chunk.length });
+    const done = dst.write(chunk);
+    done.catch(() => {}); // A failure is reported where the write is awaited.
+    writes.push({ done, bytes: chunk.length });
     inFlight += chunk.length;
     while (inFlight > MAX_IN_FLIGHT_BYTES) {
       const oldest = writes.shift()!;

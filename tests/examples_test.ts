@@ -237,6 +237,10 @@ Deno.test("examples/cp.ts copies byte-exact, into a directory too, and never ont
     assert.equal(copy.stdout, "");
     assertUsageError("cp.ts", same, /is the input file/);
     assert.deepEqual(await Deno.readFile(`${dir}/src`), data);
+    // A failure while copying: one line, exit 1.
+    const full = await run("cp.ts", [`${dir}/src`, "/dev/full"]);
+    assert.equal(full.code, 1, show(full));
+    assert.match(full.stderr, /^cp\.ts: No space left on device.*\n$/);
   });
 });
 
