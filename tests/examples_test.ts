@@ -215,6 +215,35 @@ Deno.test("examples/cat.ts prints files and standard input byte for byte", async
   });
 });
 
+Deno.test("examples/cat.ts stops quietly when its reader goes away (cat.ts FILE | head -1)", async () => {
+  await withTempDir(async (dir) => {
+    // Far more than a pipe holds, so cat.ts is still writing when the pipe closes.
+    await Deno.writeTextFile(`${dir}/long`, "a line of text\n".repeat(300_000));
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        decodeURIComponent(new URL("cat.ts", examplesDir).pathname),
+        `${dir}/long`,
+      ],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).spawn();
+    const reader = child.stdout.getReader();
+    assert.equal((await reader.read()).done, false);
+    await reader.cancel();
+    const [status, stderr] = await Promise.all([
+      child.status,
+      new Response(child.stderr).text(),
+    ]);
+    assert.equal(stderr, "");
+    assert.equal(status.code, 0);
+  });
+});
+
 Deno.test("examples/cp.ts copies byte-exact, into a directory too, and never onto its source", async () => {
   await withTempDir(async (dir) => {
     const data = someBytes(300_000);
