@@ -1,24 +1,49 @@
 /**
- * `cat`: prints files line by line.
+ * `cat`: prints files to standard output, line by line, byte for byte (any
+ * encoding), as the file iterator of `asyncOpen` yields them. `-` or
+ * `/dev/stdin` reads standard input.
  *
- *     deno run --allow-read examples/cat.ts FILE...
+ *     usage: cat.ts FILE...
+ *
+ * Example:
+ *
+ *     deno run --allow-read examples/cat.ts README.md LICENSE
  *
  * @module
  */
 
 import { asyncOpen } from "../mod.ts";
+import { runCommand } from "./_cli.ts";
 
-const encoder = new TextEncoder();
+const usage = `usage: cat.ts FILE...
+
+Prints each FILE to standard output, line by line. '-' is standard input.
+
+example: deno run --allow-read examples/cat.ts README.md LICENSE
+`;
+
+/** Writes every line of every file in `paths` to `out`. */
+export async function cat(
+  paths: readonly string[],
+  out: WritableStream<Uint8Array>,
+): Promise<void> {
+  const writer = out.getWriter();
+  try {
+    for (const path of paths) {
+      await using file = await asyncOpen(
+        path === "-" ? "/dev/stdin" : path,
+        "rb",
+      );
+      for await (const line of file) await writer.write(line);
+    }
+  } finally {
+    writer.releaseLock();
+  }
+}
 
 if (import.meta.main) {
-  if (Deno.args.length === 0) {
-    console.error("usage: cat.ts FILE...");
-    Deno.exit(2);
-  }
-  const out = Deno.stdout.writable.getWriter();
-  for (const path of Deno.args) {
-    await using file = await asyncOpen(path, "r");
-    for await (const line of file) await out.write(encoder.encode(line));
-  }
-  out.releaseLock();
+  await runCommand(
+    { usage, options: {}, positionals: { min: 1, max: Infinity } },
+    ({ positionals }) => cat(positionals, Deno.stdout.writable),
+  );
 }
