@@ -33,6 +33,7 @@
 import { Macrotasks } from "./macrotask.ts";
 import { MicrotaskBudget } from "./microtask_budget.ts";
 import { currentArch } from "../ffi/arch.ts";
+import { ERRNO } from "../ffi/errno.ts";
 import {
   addressOf,
   FALLOC_FL_KEEP_SIZE,
@@ -102,10 +103,6 @@ export const YIELD_EVERY_MS = 1;
 /** The operations a kernel queue performs. */
 export type RingOp = "read" | "write" | "fsync" | "fdatasync";
 
-const EIO = 5;
-const EAGAIN = 11;
-const EINVAL = 22;
-const EOPNOTSUPP = 95;
 const EFD_CLOEXEC = 0o2000000;
 const F_GETFL = 3;
 const F_SETFL = 4;
@@ -479,7 +476,10 @@ export abstract class RingBackend implements Backend {
       } else {
         // The first request was refused (-errno): it fails alone.
         this.#inKernel++;
-        this.#complete(queued.shift()!, accepted < 0 ? accepted : -EAGAIN);
+        this.#complete(
+          queued.shift()!,
+          accepted < 0 ? accepted : -ERRNO.EAGAIN,
+        );
       }
     }
     this.#reap();
@@ -516,9 +516,10 @@ export abstract class RingBackend implements Backend {
     if (res >= 0) {
       request.resolve(res);
     } else if (
-      (res === -EAGAIN || res === -EOPNOTSUPP) && request.fallback !== undefined
+      (res === -ERRNO.EAGAIN || res === -ERRNO.EOPNOTSUPP) &&
+      request.fallback !== undefined
     ) {
-      if (res === -EOPNOTSUPP) request.file.nowaitUnsupported();
+      if (res === -ERRNO.EOPNOTSUPP) request.file.nowaitUnsupported();
       request.fallback().then(request.resolve, request.reject);
     } else {
       request.reject(this.#error(request, -res));
@@ -527,7 +528,7 @@ export abstract class RingBackend implements Backend {
 
   #error(request: Request, errno: number): Error {
     const { file, op } = request;
-    if (errno === EINVAL && file.alignment > 1) {
+    if (errno === ERRNO.EINVAL && file.alignment > 1) {
       return new RangeError(
         `O_DIRECT ${op} of '${file.path}' was refused (EINVAL): offsets and lengths must be multiples of ${file.alignment}`,
       );
@@ -727,7 +728,7 @@ export class RingFile implements BackendFile {
     let done = 0;
     while (done < data.length) {
       const n = this.#threads.writeNow(data.subarray(done), offset + done);
-      if (n <= 0) throw errorFromErrno(EIO, "write", this.path);
+      if (n <= 0) throw errorFromErrno(ERRNO.EIO, "write", this.path);
       done += n;
     }
     return done;

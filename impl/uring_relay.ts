@@ -24,6 +24,7 @@
 
 import { Socket } from "node:net";
 import { addressOf, fixedMemory, lastErrno, type Libc } from "../ffi/libc.ts";
+import { ERRNO } from "../ffi/errno.ts";
 import {
   IORING_OP,
   IOSQE_IO_HARDLINK,
@@ -36,9 +37,6 @@ import { errnoName, mapRings, type Rings } from "./uring_rings.ts";
 import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
 
 const O_CLOEXEC = 0o2000000;
-const EINTR = 4;
-const EAGAIN = 11;
-const EBUSY = 16;
 /** `off` of a write to a pipe: the file has no position. */
 const NO_OFFSET = 0xffff_ffff_ffff_ffffn;
 
@@ -176,7 +174,9 @@ export class RelayWake implements CompletionWake {
     for (let attempt = 0; submitted < 2 && attempt < 1000; attempt++) {
       const n = this.#calls.enter(rings.fd, 2 - submitted, 0, 0);
       if (n > 0) submitted += n;
-      else if (n !== -EINTR && n !== -EAGAIN && n !== -EBUSY) break;
+      else if (
+        n !== -ERRNO.EINTR && n !== -ERRNO.EAGAIN && n !== -ERRNO.EBUSY
+      ) break;
     }
     if (submitted < 2) {
       this.#fail();

@@ -24,6 +24,7 @@ import {
   YIELD_EVERY_MS,
 } from "../impl/ring.ts";
 import { availableBackends, unavailableReason } from "../impl/providers.ts";
+import { ERRNO } from "../ffi/errno.ts";
 import { loadLibc } from "../ffi/libc.ts";
 import { type AioCalls, LIBAIO_SYMBOLS, libaioPaths } from "../ffi/libaio.ts";
 import { loadLibrary } from "../ffi/load.ts";
@@ -929,12 +930,13 @@ Deno.test({
   async fn() {
     const libc = loadLibc();
     if (!libc.ok) throw new Error(libc.reason);
-    for (const errno of [11, 22, 38, 1]) { // EAGAIN, EINVAL, ENOSYS, EPERM
+    const { EAGAIN, EINVAL, ENOSYS, EPERM } = ERRNO;
+    for (const errno of [EAGAIN, EINVAL, ENOSYS, EPERM]) {
       const refusing: AioCalls = {
         via: "syscall",
         setup: () => -errno,
         destroy: () => 0,
-        submit: () => -9,
+        submit: () => -ERRNO.EBADF,
         getEvents: () => 0,
       };
       const backend = new LinuxBackend(libc.library, refusing);
