@@ -3,7 +3,7 @@
  * numbering is the kernel's generic one (`include/uapi/asm-generic/errno-base.h`
  * and `errno.h`), which both x86_64 and aarch64 use; the first 34 are also the
  * same on every POSIX system. The messages that go with them (`strerror`) are
- * in `src/errors.ts`, with the error classes.
+ * in `impl/shared/errors.ts`, with the error classes.
  *
  * @module
  */

@@ -10,7 +10,7 @@
  */
 
 import { ERRNO } from "../ffi/errno.ts";
-import { errorFromErrno } from "../src/errors.ts";
+import { errorFromErrno } from "./shared/errors.ts";
 
 /**
  * How long a transient failure is remembered: a storm of opens while

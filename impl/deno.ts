@@ -20,7 +20,7 @@ import {
   type OpenFlags,
   type OpenTarget,
 } from "./backend.ts";
-import { errorFromErrno } from "../src/errors.ts";
+import { errorFromErrno } from "./shared/errors.ts";
 import { ERRNO } from "../ffi/errno.ts";
 
 /** How many handles one file may hold at most; see `bench/deno_pool.bench.ts`. */

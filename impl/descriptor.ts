@@ -17,7 +17,7 @@
 import { lastErrno, type Libc } from "../ffi/libc.ts";
 import { fileInfoOfStatx, STATX_LAYOUT, statxOf } from "../ffi/statx.ts";
 import { currentArch } from "../ffi/arch.ts";
-import { errorFromErrno } from "../src/errors.ts";
+import { errorFromErrno } from "./shared/errors.ts";
 import {
   CannotServe,
   type OpenDescriptor,

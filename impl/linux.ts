@@ -26,7 +26,7 @@ import {
 } from "../ffi/libaio.ts";
 import { addressOf, fixedMemory, type Libc, loadLibc } from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/errno.ts";
-import { errorFromErrno } from "../src/errors.ts";
+import { errorFromErrno } from "./shared/errors.ts";
 import type { Backend } from "./backend.ts";
 import {
   failedWith,

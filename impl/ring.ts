@@ -41,8 +41,8 @@ import {
   lastErrno,
   type Libc,
 } from "../ffi/libc.ts";
-import { errorFromErrno } from "../src/errors.ts";
-import { Semaphore } from "../src/semaphore.ts";
+import { errorFromErrno } from "./shared/errors.ts";
+import { Semaphore } from "./shared/semaphore.ts";
 import { Preallocation } from "./preallocation.ts";
 import { EarlyWriteback } from "./early_writeback.ts";
 import {

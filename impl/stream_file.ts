@@ -15,7 +15,7 @@
 
 import { fixedMemory, lastErrno, type Libc } from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/errno.ts";
-import { errorFromErrno } from "../src/errors.ts";
+import { errorFromErrno } from "./shared/errors.ts";
 import type { BackendFile } from "./backend.ts";
 import { closeDescriptor, fileInfoOf } from "./descriptor.ts";
 import { trackForeignCall } from "./pending.ts";

@@ -17,7 +17,7 @@ import {
   SQE,
   type UringCalls,
 } from "../ffi/uring.ts";
-import { errorFromErrno } from "../src/errors.ts";
+import { errorFromErrno } from "./shared/errors.ts";
 
 /** A ring's mapped memory, gone once unmapped. */
 export interface Rings {

@@ -21,7 +21,7 @@ import {
   takeRequestTurn,
 } from "./context.ts";
 import { type TextCodec, textCodec } from "./encoding.ts";
-import { AIOError, normalizeError, notOpen } from "./errors.ts";
+import { AIOError, normalizeError, notOpen } from "../impl/shared/errors.ts";
 import { type FileMode, openFlags, parseMode } from "./mode.ts";
 import { STAGED_READ_MAX, stagingBuffers } from "./staging.ts";
 import { StreamOrder } from "./stream_order.ts";

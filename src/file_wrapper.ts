@@ -14,7 +14,7 @@ import {
   DEFAULT_READ_AHEAD_BYTES,
   Reader,
 } from "./reader.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore } from "../impl/shared/semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { readableFrom, STREAM_CHUNK_SIZE, writableTo } from "./streams.ts";
 import {

@@ -8,7 +8,7 @@ import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
 import { copyLines, indexOfSeparator, startsWith } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_READ_AHEAD_BYTES } from "./reader.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore } from "../impl/shared/semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import {

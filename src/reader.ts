@@ -7,7 +7,7 @@
 import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
 import { concat } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore } from "../impl/shared/semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import { checkNonNegative, checkPositive, rejectRenamed } from "./validate.ts";

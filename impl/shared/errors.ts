@@ -2,10 +2,15 @@
  * Errors raised by the library, and the one mapping from operating-system error
  * codes to error classes that every backend shares.
  *
+ * `impl/shared/` holds what both layers use: the core and helpers (`src/`) and
+ * the backends (`impl/`). It sits below both, so that no backend imports the
+ * core; it imports nothing but `ffi/` (here the errno table, `ffi/errno.ts`).
+ * `AIOError` is public, exported from `mod.ts`.
+ *
  * @module
  */
 
-import { ERRNO } from "../ffi/errno.ts";
+import { ERRNO } from "../../ffi/errno.ts";
 
 /**
  * An operating-system error that has no matching `Deno.errors` class, such as
