@@ -202,15 +202,6 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32", // int
   },
-  posix_fadvise: {
-    parameters: [
-      "i32", // int fd
-      "i64", // off_t offset
-      "i64", // off_t len
-      "i32", // int advice
-    ],
-    result: "i32", // int (an error number, errno untouched)
-  },
   /**
    * `memset(buf, 0, 0)` returns `buf`: the address of a buffer, for the kernel
    * structures that hold addresses, without `Deno.UnsafePointer` (which a

@@ -165,7 +165,7 @@ function reopen(libc: Libc, opened: OpenedByDeno): OpenDescriptor {
  * `path` with `.` and `..` resolved by name, as Deno resolves them before it
  * opens a file: `a/b/../c` is `a/c` whatever `a/b` is.
  */
-export function lexicalPath(path: string): string {
+function lexicalPath(path: string): string {
   const absolute = path.startsWith("/");
   const parts: string[] = [];
   for (const part of path.split("/")) {

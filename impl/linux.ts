@@ -39,8 +39,6 @@ import {
 } from "./availability.ts";
 import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
 
-export { SLOTS } from "./ring.ts";
-
 const OPCODES: Record<RingOp, number> = {
   read: IOCB_CMD.PREAD,
   write: IOCB_CMD.PWRITE,

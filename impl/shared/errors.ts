@@ -119,7 +119,7 @@ export function errorFromErrno(
 }
 
 /** Like {@linkcode errorFromErrno}, from the symbolic code (`"ENOSPC"`). */
-export function errorFromCode(
+function errorFromCode(
   code: string,
   syscall: string,
   path?: string,
