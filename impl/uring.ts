@@ -56,7 +56,12 @@ import {
   type Unavailable,
 } from "./availability.ts";
 import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
-import { errnoName, mapRings, type Rings } from "./uring_rings.ts";
+import {
+  ENTER_ATTEMPTS_MAX,
+  errnoName,
+  mapRings,
+  type Rings,
+} from "./uring_rings.ts";
 import { RelayOnceLoaded } from "./uring_relay_lazy.ts";
 import type { CompletionWake } from "./wake.ts";
 
@@ -232,7 +237,7 @@ export class UringBackend extends RingBackend {
         submitted += n;
       } else if (
         (n === -ERRNO.EINTR || n === -ERRNO.EAGAIN || n === -ERRNO.EBUSY) &&
-        attempt < 1000
+        attempt < ENTER_ATTEMPTS_MAX
       ) {
         continue; // transient: the SQEs stay in the ring, try again
       } else {

@@ -33,7 +33,12 @@ import {
   type UringCalls,
 } from "../ffi/uring.ts";
 import { setU64 } from "./ring.ts";
-import { errnoName, mapRings, type Rings } from "./uring_rings.ts";
+import {
+  ENTER_ATTEMPTS_MAX,
+  errnoName,
+  mapRings,
+  type Rings,
+} from "./uring_rings.ts";
 import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
 
 const O_CLOEXEC = 0o2000000;
@@ -171,7 +176,11 @@ export class RelayWake implements CompletionWake {
     this.#tail = (this.#tail + 2) >>> 0;
     Atomics.store(rings.sq, rings.sqTail, this.#tail); // publishes the SQEs
     let submitted = 0;
-    for (let attempt = 0; submitted < 2 && attempt < 1000; attempt++) {
+    for (
+      let attempt = 0;
+      submitted < 2 && attempt < ENTER_ATTEMPTS_MAX;
+      attempt++
+    ) {
       const n = this.#calls.enter(rings.fd, 2 - submitted, 0, 0);
       if (n > 0) submitted += n;
       else if (
