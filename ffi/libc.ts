@@ -13,7 +13,12 @@
  */
 
 import { currentArch } from "./arch.ts";
-import { loadLibrary, type LoadResult } from "./load.ts";
+import {
+  FFI_NOT_GRANTED,
+  ffiGranted,
+  loadLibrary,
+  type LoadResult,
+} from "./load.ts";
 
 const pread = {
   parameters: [
@@ -247,15 +252,9 @@ export function libcPaths(): string[] {
  */
 export function loadLibc(): LoadResult<typeof LIBC_SYMBOLS> {
   if (loaded?.ok) {
-    const { state } = Deno.permissions.querySync({
-      name: "ffi",
-      path: loaded.path,
-    });
-    if (state === "granted") return loaded;
-    return {
-      ok: false,
-      reason: "FFI permission is not granted (run with --allow-ffi)",
-    };
+    return ffiGranted(loaded.path)
+      ? loaded
+      : { ok: false, reason: FFI_NOT_GRANTED };
   }
   if (currentArch() === undefined) {
     return {
