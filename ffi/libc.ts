@@ -108,7 +108,7 @@ export const LIBC_SYMBOLS = {
     nonblocking: true,
   },
   /** `read(2)` on Deno's pool: the completion waiter of the native backends. */
-  read_wait: {
+  read_on_pool: {
     name: "read",
     parameters: [
       "i32", // int fd
@@ -208,11 +208,11 @@ export const LIBC_SYMBOLS = {
     result: "i32", // int
   },
   /**
-   * `memset(buf, 0, 0)` returns `buf`: the address of a buffer, for the kernel
-   * structures that hold addresses, without `Deno.UnsafePointer` (which a
-   * path-scoped `--allow-ffi` forbids).
+   * `memset(buf, 0, 0)` writes nothing and returns `buf`: the address of a
+   * buffer, for the kernel structures that hold addresses, without
+   * `Deno.UnsafePointer` (which a path-scoped `--allow-ffi` forbids).
    */
-  address_of: {
+  memset_address: {
     name: "memset",
     parameters: [
       "buffer", // void *s
@@ -287,7 +287,7 @@ export function addressOf(
   libc: Libc,
   buffer: Uint8Array | BigUint64Array,
 ): bigint {
-  return libc.symbols.address_of(buffer, 0, 0n) as bigint;
+  return libc.symbols.memset_address(buffer, 0, 0n) as bigint;
 }
 
 /** Reads `errno` of the calling (main) thread. */

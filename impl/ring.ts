@@ -617,7 +617,7 @@ export class RingFile implements BackendFile {
     path: string,
     threads: ThreadFile,
     direct: { memory: number; offset: number } | undefined,
-    how: {
+    policies: {
       nowaitReads: boolean;
       inlineWrites: boolean;
       preallocate: boolean;
@@ -631,14 +631,14 @@ export class RingFile implements BackendFile {
     this.alignment = direct?.offset ?? 1;
     this.readMemory = direct === undefined ? "library" : "copied";
     this.#memoryAlignment = direct?.memory ?? 1;
-    this.#nowait = how.nowaitReads && direct === undefined;
-    this.#inlineWrites = how.inlineWrites && direct === undefined;
-    if (how.preallocate && direct === undefined) {
+    this.#nowait = policies.nowaitReads && direct === undefined;
+    this.#inlineWrites = policies.inlineWrites && direct === undefined;
+    if (policies.preallocate && direct === undefined) {
       this.#preallocation = new Preallocation((range) =>
         threads.fallocateNow(FALLOC_FL_KEEP_SIZE, range)
       );
     }
-    if (how.earlyWriteback && direct === undefined) {
+    if (policies.earlyWriteback && direct === undefined) {
       this.#writeback = new EarlyWriteback((range) =>
         threads.startWriteback(range)?.then((result) => result === 0)
       );
