@@ -38,7 +38,7 @@ export {
   DEFAULT_MAX_REQUESTS,
   defaultContext,
 } from "./src/context.ts";
-export { AIOError } from "./src/errors.ts";
+export { AIOError } from "./impl/shared/errors.ts";
 export { type FileMode, parseMode } from "./src/mode.ts";
 export type { BackendName } from "./impl/backend.ts";
 export { asyncOpen, type FileWrapperOf } from "./src/async_open.ts";

@@ -13,7 +13,12 @@
  */
 
 import { currentArch } from "./arch.ts";
-import { loadLibrary, type LoadResult } from "./load.ts";
+import {
+  FFI_NOT_GRANTED,
+  ffiGranted,
+  loadLibrary,
+  type LoadResult,
+} from "./load.ts";
 
 const pread = {
   parameters: [
@@ -103,7 +108,7 @@ export const LIBC_SYMBOLS = {
     nonblocking: true,
   },
   /** `read(2)` on Deno's pool: the completion waiter of the native backends. */
-  read_wait: {
+  read_on_pool: {
     name: "read",
     parameters: [
       "i32", // int fd
@@ -202,21 +207,12 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32", // int
   },
-  posix_fadvise: {
-    parameters: [
-      "i32", // int fd
-      "i64", // off_t offset
-      "i64", // off_t len
-      "i32", // int advice
-    ],
-    result: "i32", // int (an error number, errno untouched)
-  },
   /**
-   * `memset(buf, 0, 0)` returns `buf`: the address of a buffer, for the kernel
-   * structures that hold addresses, without `Deno.UnsafePointer` (which a
-   * path-scoped `--allow-ffi` forbids).
+   * `memset(buf, 0, 0)` writes nothing and returns `buf`: the address of a
+   * buffer, for the kernel structures that hold addresses, without
+   * `Deno.UnsafePointer` (which a path-scoped `--allow-ffi` forbids).
    */
-  address_of: {
+  memset_address: {
     name: "memset",
     parameters: [
       "buffer", // void *s
@@ -256,15 +252,9 @@ export function libcPaths(): string[] {
  */
 export function loadLibc(): LoadResult<typeof LIBC_SYMBOLS> {
   if (loaded?.ok) {
-    const { state } = Deno.permissions.querySync({
-      name: "ffi",
-      path: loaded.path,
-    });
-    if (state === "granted") return loaded;
-    return {
-      ok: false,
-      reason: "FFI permission is not granted (run with --allow-ffi)",
-    };
+    return ffiGranted(loaded.path)
+      ? loaded
+      : { ok: false, reason: FFI_NOT_GRANTED };
   }
   if (currentArch() === undefined) {
     return {
@@ -297,7 +287,7 @@ export function addressOf(
   libc: Libc,
   buffer: Uint8Array | BigUint64Array,
 ): bigint {
-  return libc.symbols.address_of(buffer, 0, 0n) as bigint;
+  return libc.symbols.memset_address(buffer, 0, 0n) as bigint;
 }
 
 /** Reads `errno` of the calling (main) thread. */

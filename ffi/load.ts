@@ -35,6 +35,22 @@ export type LoadResult<S extends Deno.ForeignLibraryInterface> =
     readonly transient?: boolean;
   };
 
+/** Why nothing was loaded when Deno grants no FFI access. */
+export const FFI_NOT_GRANTED =
+  "FFI permission is not granted (run with --allow-ffi)";
+
+/**
+ * Whether Deno grants FFI access, without prompting: to `path`, or with no
+ * path given, to every path (an `--allow-ffi` without a path scope, which
+ * `Deno.UnsafePointerView` needs).
+ */
+export function ffiGranted(path?: string): boolean {
+  const query: Deno.PermissionDescriptor = path === undefined
+    ? { name: "ffi" }
+    : { name: "ffi", path };
+  return Deno.permissions.querySync(query).state === "granted";
+}
+
 /** `dlopen` messages (`strerror`) of the failures that may go away: EMFILE, ENFILE, ENOMEM, EAGAIN. */
 const TRANSIENT_FAILURE =
   /Too many open files|Cannot allocate memory|Resource temporarily unavailable/;
@@ -68,8 +84,7 @@ export function loadLibrary<S extends Deno.ForeignLibraryInterface>(
   let granted = false;
   let transient = false;
   for (const path of paths) {
-    const state = Deno.permissions.querySync({ name: "ffi", path }).state;
-    if (state !== "granted") continue;
+    if (!ffiGranted(path)) continue;
     granted = true;
     try {
       return { ok: true, library: Deno.dlopen(path, symbols), path };
@@ -80,10 +95,7 @@ export function loadLibrary<S extends Deno.ForeignLibraryInterface>(
     }
   }
   if (!granted) {
-    return {
-      ok: false,
-      reason: "FFI permission is not granted (run with --allow-ffi)",
-    };
+    return { ok: false, reason: FFI_NOT_GRANTED };
   }
   return {
     ok: false,

@@ -53,7 +53,7 @@ const S_IFIFO = 0o010000;
 const S_IFSOCK = 0o140000;
 
 /** glibc's `makedev`: the `dev_t` that `stat(2)` reports, from a major and minor number. */
-export function makedev(major: number, minor: number): number {
+function makedev(major: number, minor: number): number {
   // ((major & 0xfffff000) << 32) | ((major & 0xfff) << 8) |
   // ((minor & 0xffffff00) << 12) | (minor & 0xff), without 32-bit overflow.
   return (major - (major % 0x1000)) * 2 ** 32 + (major % 0x1000) * 0x100 +

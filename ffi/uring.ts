@@ -9,7 +9,7 @@
  */
 
 import { lastErrno, type Libc, libcPaths } from "./libc.ts";
-import { loadLibrary } from "./load.ts";
+import { ffiGranted, loadLibrary } from "./load.ts";
 
 /** The symbols of libc the io_uring backend uses. */
 export const URING_SYMBOLS = {
@@ -159,6 +159,10 @@ export interface UringCalls {
   close(fd: number): void;
 }
 
+/** Why the calls cannot be had under a path-scoped `--allow-ffi`. */
+const NEEDS_UNSCOPED_FFI =
+  "mapping the rings needs --allow-ffi without a path scope";
+
 const PROT_READ_WRITE = 3;
 const MAP_SHARED_POPULATE = 0x1 | 0x8000;
 
@@ -167,12 +171,7 @@ const MAP_SHARED_POPULATE = 0x1 | 0x8000;
  * only an unscoped `--allow-ffi` grants: under a path-scoped grant this says so.
  */
 export function loadUring(libc: Libc): UringLoad {
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    return {
-      ok: false,
-      reason: "mapping the rings needs --allow-ffi without a path scope",
-    };
-  }
+  if (!ffiGranted()) return { ok: false, reason: NEEDS_UNSCOPED_FFI };
   if (loaded?.ok) return loaded;
   return loaded = loadUncached(libc);
 }
@@ -185,13 +184,8 @@ export type UringLoad = { ok: true; calls: UringCalls } | {
 
 let loaded: UringLoad | undefined;
 
+/** Loads the calls; {@linkcode loadUring} has checked the permission. */
 function loadUncached(libc: Libc): UringLoad {
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    return {
-      ok: false,
-      reason: "mapping the rings needs --allow-ffi without a path scope",
-    };
-  }
   const lib = loadLibrary(libcPaths(), URING_SYMBOLS);
   if (!lib.ok) return lib;
   const s = lib.library.symbols;

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { errorFromErrno } from "../src/errors.ts";
+import { ERRNO } from "../ffi/errno.ts";
+import { errorFromErrno } from "./shared/errors.ts";
 
 /**
  * How long a transient failure is remembered: a storm of opens while
@@ -26,15 +27,11 @@ export interface Unavailable {
   readonly permanent: boolean;
 }
 
-const EAGAIN = 11;
-const ENOMEM = 12;
-const ENFILE = 23;
-const EMFILE = 24;
-
 /** Whether `errno` says "not now" rather than "never": EMFILE, ENFILE, ENOMEM or EAGAIN. */
 export function isTransientErrno(errno: number): boolean {
-  return errno === EMFILE || errno === ENFILE || errno === ENOMEM ||
-    errno === EAGAIN;
+  return errno === ERRNO.EMFILE || errno === ERRNO.ENFILE ||
+    errno === ERRNO.ENOMEM ||
+    errno === ERRNO.EAGAIN;
 }
 
 /** The note a transient reason carries. */

@@ -20,7 +20,8 @@ import {
   type OpenFlags,
   type OpenTarget,
 } from "./backend.ts";
-import { errorFromErrno } from "../src/errors.ts";
+import { errorFromErrno } from "./shared/errors.ts";
+import { ERRNO } from "../ffi/errno.ts";
 
 /** How many handles one file may hold at most; see `bench/deno_pool.bench.ts`. */
 export const DEFAULT_HANDLES_PER_FILE = 8;
@@ -70,7 +71,7 @@ export async function openByDeno(
   }
   if (info?.isDirectory) {
     handle.close();
-    throw errorFromErrno(21, "open", path);
+    throw errorFromErrno(ERRNO.EISDIR, "open", path);
   }
   let taken = false;
   return {

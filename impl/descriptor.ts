@@ -17,7 +17,7 @@
 import { lastErrno, type Libc } from "../ffi/libc.ts";
 import { fileInfoOfStatx, STATX_LAYOUT, statxOf } from "../ffi/statx.ts";
 import { currentArch } from "../ffi/arch.ts";
-import { errorFromErrno } from "../src/errors.ts";
+import { errorFromErrno } from "./shared/errors.ts";
 import {
   CannotServe,
   type OpenDescriptor,
@@ -165,7 +165,7 @@ function reopen(libc: Libc, opened: OpenedByDeno): OpenDescriptor {
  * `path` with `.` and `..` resolved by name, as Deno resolves them before it
  * opens a file: `a/b/../c` is `a/c` whatever `a/b` is.
  */
-export function lexicalPath(path: string): string {
+function lexicalPath(path: string): string {
   const absolute = path.startsWith("/");
   const parts: string[] = [];
   for (const part of path.split("/")) {

@@ -25,7 +25,8 @@ import {
   RWF,
 } from "../ffi/libaio.ts";
 import { addressOf, fixedMemory, type Libc, loadLibc } from "../ffi/libc.ts";
-import { errorFromErrno } from "../src/errors.ts";
+import { ERRNO } from "../ffi/errno.ts";
+import { errorFromErrno } from "./shared/errors.ts";
 import type { Backend } from "./backend.ts";
 import {
   failedWith,
@@ -37,8 +38,6 @@ import {
   type Unavailable,
 } from "./availability.ts";
 import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
-
-export { SLOTS } from "./ring.ts";
 
 const OPCODES: Record<RingOp, number> = {
   read: IOCB_CMD.PREAD,
@@ -158,8 +157,6 @@ export class LinuxBackend extends RingBackend {
   }
 }
 
-const EINVAL = 22;
-
 /**
  * Whether the AIO system calls can be used in this process: `undefined`, or
  * why not. It asks for a context of no requests, which a kernel with AIO
@@ -172,7 +169,7 @@ export function aioProbe(aio: AioCalls): Unavailable | undefined {
   const ctxp = fixedMemory(BigUint64Array, 8);
   const result = aio.setup(0, ctxp);
   if (result === 0) aio.destroy(ctxp[0]); // not what Linux does, but harmless
-  if (result === 0 || result === -EINVAL) return undefined;
+  if (result === 0 || result === -ERRNO.EINVAL) return undefined;
   return failedWith("io_setup", -result);
 }
 

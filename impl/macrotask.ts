@@ -15,7 +15,7 @@
 import { trackForeignCall } from "./pending.ts";
 
 /** How many pool round trips serve before `node:timers` is loaded. */
-export const HOPS_BEFORE_IMMEDIATE = 64;
+const HOPS_BEFORE_IMMEDIATE = 64;
 
 let immediate: ((callback: () => void) => unknown) | undefined;
 let loading = false;

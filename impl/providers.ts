@@ -12,12 +12,10 @@ import { denoProvider } from "./deno.ts";
 import { linuxProvider } from "./linux.ts";
 import { threadProvider } from "./thread.ts";
 import { uringProvider } from "./uring.ts";
-import { providerLoaded, unavailabilityOf } from "./select.ts";
-
-export { unavailabilityOf };
+import { providerLoaded } from "./select.ts";
 
 /** Every backend provider, best first. */
-export const PROVIDERS: readonly BackendProvider[] = [
+const PROVIDERS: readonly BackendProvider[] = [
   uringProvider,
   linuxProvider,
   threadProvider,

@@ -33,6 +33,7 @@
 import { Macrotasks } from "./macrotask.ts";
 import { MicrotaskBudget } from "./microtask_budget.ts";
 import { currentArch } from "../ffi/arch.ts";
+import { ERRNO } from "../ffi/errno.ts";
 import {
   addressOf,
   FALLOC_FL_KEEP_SIZE,
@@ -40,8 +41,8 @@ import {
   lastErrno,
   type Libc,
 } from "../ffi/libc.ts";
-import { errorFromErrno } from "../src/errors.ts";
-import { Semaphore } from "../src/semaphore.ts";
+import { errorFromErrno } from "./shared/errors.ts";
+import { Semaphore } from "./shared/semaphore.ts";
 import { Preallocation } from "./preallocation.ts";
 import { EarlyWriteback } from "./early_writeback.ts";
 import {
@@ -102,10 +103,6 @@ export const YIELD_EVERY_MS = 1;
 /** The operations a kernel queue performs. */
 export type RingOp = "read" | "write" | "fsync" | "fdatasync";
 
-const EIO = 5;
-const EAGAIN = 11;
-const EINVAL = 22;
-const EOPNOTSUPP = 95;
 const EFD_CLOEXEC = 0o2000000;
 const F_GETFL = 3;
 const F_SETFL = 4;
@@ -479,7 +476,10 @@ export abstract class RingBackend implements Backend {
       } else {
         // The first request was refused (-errno): it fails alone.
         this.#inKernel++;
-        this.#complete(queued.shift()!, accepted < 0 ? accepted : -EAGAIN);
+        this.#complete(
+          queued.shift()!,
+          accepted < 0 ? accepted : -ERRNO.EAGAIN,
+        );
       }
     }
     this.#reap();
@@ -516,9 +516,10 @@ export abstract class RingBackend implements Backend {
     if (res >= 0) {
       request.resolve(res);
     } else if (
-      (res === -EAGAIN || res === -EOPNOTSUPP) && request.fallback !== undefined
+      (res === -ERRNO.EAGAIN || res === -ERRNO.EOPNOTSUPP) &&
+      request.fallback !== undefined
     ) {
-      if (res === -EOPNOTSUPP) request.file.nowaitUnsupported();
+      if (res === -ERRNO.EOPNOTSUPP) request.file.nowaitUnsupported();
       request.fallback().then(request.resolve, request.reject);
     } else {
       request.reject(this.#error(request, -res));
@@ -527,7 +528,7 @@ export abstract class RingBackend implements Backend {
 
   #error(request: Request, errno: number): Error {
     const { file, op } = request;
-    if (errno === EINVAL && file.alignment > 1) {
+    if (errno === ERRNO.EINVAL && file.alignment > 1) {
       return new RangeError(
         `O_DIRECT ${op} of '${file.path}' was refused (EINVAL): offsets and lengths must be multiples of ${file.alignment}`,
       );
@@ -616,7 +617,7 @@ export class RingFile implements BackendFile {
     path: string,
     threads: ThreadFile,
     direct: { memory: number; offset: number } | undefined,
-    how: {
+    policies: {
       nowaitReads: boolean;
       inlineWrites: boolean;
       preallocate: boolean;
@@ -630,14 +631,14 @@ export class RingFile implements BackendFile {
     this.alignment = direct?.offset ?? 1;
     this.readMemory = direct === undefined ? "library" : "copied";
     this.#memoryAlignment = direct?.memory ?? 1;
-    this.#nowait = how.nowaitReads && direct === undefined;
-    this.#inlineWrites = how.inlineWrites && direct === undefined;
-    if (how.preallocate && direct === undefined) {
+    this.#nowait = policies.nowaitReads && direct === undefined;
+    this.#inlineWrites = policies.inlineWrites && direct === undefined;
+    if (policies.preallocate && direct === undefined) {
       this.#preallocation = new Preallocation((range) =>
         threads.fallocateNow(FALLOC_FL_KEEP_SIZE, range)
       );
     }
-    if (how.earlyWriteback && direct === undefined) {
+    if (policies.earlyWriteback && direct === undefined) {
       this.#writeback = new EarlyWriteback((range) =>
         threads.startWriteback(range)?.then((result) => result === 0)
       );
@@ -727,7 +728,7 @@ export class RingFile implements BackendFile {
     let done = 0;
     while (done < data.length) {
       const n = this.#threads.writeNow(data.subarray(done), offset + done);
-      if (n <= 0) throw errorFromErrno(EIO, "write", this.path);
+      if (n <= 0) throw errorFromErrno(ERRNO.EIO, "write", this.path);
       done += n;
     }
     return done;

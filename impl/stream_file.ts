@@ -14,13 +14,12 @@
  */
 
 import { fixedMemory, lastErrno, type Libc } from "../ffi/libc.ts";
-import { errorFromErrno } from "../src/errors.ts";
+import { ERRNO } from "../ffi/errno.ts";
+import { errorFromErrno } from "./shared/errors.ts";
 import type { BackendFile } from "./backend.ts";
 import { closeDescriptor, fileInfoOf } from "./descriptor.ts";
 import { trackForeignCall } from "./pending.ts";
 
-const EINTR = 4;
-const EAGAIN = 11;
 const F_GETFL = 3;
 const F_SETFL = 4;
 const O_NONBLOCK = 0o4000;
@@ -85,8 +84,8 @@ export class StreamFile implements BackendFile {
       const result = Number(call());
       if (result >= 0) return result;
       const errno = lastErrno(this.#libc);
-      if (errno === EAGAIN) await this.#wait(events);
-      else if (errno !== EINTR) {
+      if (errno === ERRNO.EAGAIN) await this.#wait(events);
+      else if (errno !== ERRNO.EINTR) {
         throw errorFromErrno(errno, syscall, this.#path);
       }
     }

@@ -17,8 +17,8 @@ import {
   loadLibc,
   SYNC_FILE_RANGE_WRITE,
 } from "../ffi/libc.ts";
-import { errorFromErrno } from "../src/errors.ts";
-import { Semaphore } from "../src/semaphore.ts";
+import { errorFromErrno } from "./shared/errors.ts";
+import { Semaphore } from "./shared/semaphore.ts";
 import {
   type Backend,
   type BackendFile,

@@ -45,6 +45,7 @@ import {
   type UringCalls,
 } from "../ffi/uring.ts";
 import { fixedMemory, type Libc, loadLibc } from "../ffi/libc.ts";
+import { ERRNO } from "../ffi/errno.ts";
 import type { Backend } from "./backend.ts";
 import {
   failedWith,
@@ -55,7 +56,12 @@ import {
   type Unavailable,
 } from "./availability.ts";
 import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
-import { errnoName, mapRings, type Rings } from "./uring_rings.ts";
+import {
+  ENTER_ATTEMPTS_MAX,
+  errnoName,
+  mapRings,
+  type Rings,
+} from "./uring_rings.ts";
 import { RelayOnceLoaded } from "./uring_relay_lazy.ts";
 import type { CompletionWake } from "./wake.ts";
 
@@ -68,9 +74,6 @@ const OPCODES: Record<RingOp, number> = {
 
 const IO_URING_OP_SUPPORTED = 1;
 const PROBE_OPS = 256;
-const EINTR = 4;
-const EAGAIN = 11;
-const EBUSY = 16;
 
 /** The `uring` backend. */
 export class UringBackend extends RingBackend {
@@ -233,7 +236,8 @@ export class UringBackend extends RingBackend {
       if (n > 0) {
         submitted += n;
       } else if (
-        (n === -EINTR || n === -EAGAIN || n === -EBUSY) && attempt < 1000
+        (n === -ERRNO.EINTR || n === -ERRNO.EAGAIN || n === -ERRNO.EBUSY) &&
+        attempt < ENTER_ATTEMPTS_MAX
       ) {
         continue; // transient: the SQEs stay in the ring, try again
       } else {

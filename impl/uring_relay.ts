@@ -24,6 +24,7 @@
 
 import { Socket } from "node:net";
 import { addressOf, fixedMemory, lastErrno, type Libc } from "../ffi/libc.ts";
+import { ERRNO } from "../ffi/errno.ts";
 import {
   IORING_OP,
   IOSQE_IO_HARDLINK,
@@ -32,13 +33,15 @@ import {
   type UringCalls,
 } from "../ffi/uring.ts";
 import { setU64 } from "./ring.ts";
-import { errnoName, mapRings, type Rings } from "./uring_rings.ts";
+import {
+  ENTER_ATTEMPTS_MAX,
+  errnoName,
+  mapRings,
+  type Rings,
+} from "./uring_rings.ts";
 import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
 
 const O_CLOEXEC = 0o2000000;
-const EINTR = 4;
-const EAGAIN = 11;
-const EBUSY = 16;
 /** `off` of a write to a pipe: the file has no position. */
 const NO_OFFSET = 0xffff_ffff_ffff_ffffn;
 
@@ -173,10 +176,16 @@ export class RelayWake implements CompletionWake {
     this.#tail = (this.#tail + 2) >>> 0;
     Atomics.store(rings.sq, rings.sqTail, this.#tail); // publishes the SQEs
     let submitted = 0;
-    for (let attempt = 0; submitted < 2 && attempt < 1000; attempt++) {
+    for (
+      let attempt = 0;
+      submitted < 2 && attempt < ENTER_ATTEMPTS_MAX;
+      attempt++
+    ) {
       const n = this.#calls.enter(rings.fd, 2 - submitted, 0, 0);
       if (n > 0) submitted += n;
-      else if (n !== -EINTR && n !== -EAGAIN && n !== -EBUSY) break;
+      else if (
+        n !== -ERRNO.EINTR && n !== -ERRNO.EAGAIN && n !== -ERRNO.EBUSY
+      ) break;
     }
     if (submitted < 2) {
       this.#fail();

@@ -17,7 +17,7 @@ import type { UringCalls } from "../ffi/uring.ts";
 import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
 
 /** How many wakes the pool serves before the relay is loaded. */
-export const POOL_WAKES_FIRST = 16;
+const POOL_WAKES_FIRST = 16;
 
 /** The pool wake, until the relay has loaded; then the relay. */
 export class RelayOnceLoaded implements CompletionWake {

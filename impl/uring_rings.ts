@@ -17,7 +17,7 @@ import {
   SQE,
   type UringCalls,
 } from "../ffi/uring.ts";
-import { errorFromErrno } from "../src/errors.ts";
+import { errorFromErrno } from "./shared/errors.ts";
 
 /** A ring's mapped memory, gone once unmapped. */
 export interface Rings {
@@ -38,6 +38,16 @@ export interface Rings {
   readonly cqes: number;
   readonly unmap: () => void;
 }
+
+/**
+ * A submission calls `io_uring_enter` again while the kernel refuses for a
+ * moment (`EINTR`, `EAGAIN`, `EBUSY`: the SQEs stay in the ring), up to this
+ * many calls in all. Past it, a refusal ends the submission: the backend's
+ * ring reports it (`uring.ts`), the relay's ring hands over to the pool wake
+ * (`uring_relay.ts`). A kernel that keeps refusing cannot hold the JavaScript
+ * thread for good.
+ */
+export const ENTER_ATTEMPTS_MAX = 1000;
 
 /** The symbolic name of an errno (`EPERM`), for messages. */
 export function errnoName(errno: number): string {

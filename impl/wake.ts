@@ -52,8 +52,10 @@ export class PoolWake implements CompletionWake {
   }
 
   arm(): Promise<unknown> {
-    const { read_wait } = this.#libc.symbols;
-    return trackForeignCall(() => read_wait(this.#eventfd, this.#counter, 8n));
+    const { read_on_pool } = this.#libc.symbols;
+    return trackForeignCall(() =>
+      read_on_pool(this.#eventfd, this.#counter, 8n)
+    );
   }
 
   close(): void {}

@@ -21,11 +21,11 @@ import {
   takeRequestTurn,
 } from "./context.ts";
 import { type TextCodec, textCodec } from "./encoding.ts";
-import { AIOError, normalizeError, notOpen } from "./errors.ts";
+import { AIOError, normalizeError, notOpen } from "../impl/shared/errors.ts";
 import { type FileMode, openFlags, parseMode } from "./mode.ts";
 import { STAGED_READ_MAX, stagingBuffers } from "./staging.ts";
 import { StreamOrder } from "./stream_order.ts";
-import type { ByteReadable } from "./chunks.ts";
+import type { ByteReadable } from "./file_access.ts";
 import {
   asBytes,
   checkNonNegative,

@@ -24,7 +24,7 @@ import {
   unavailableError,
 } from "../impl/select.ts";
 import { requireAccess } from "./permissions.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore } from "../impl/shared/semaphore.ts";
 import { checkPositive } from "./validate.ts";
 
 /**

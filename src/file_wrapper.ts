@@ -8,13 +8,14 @@ import { type AIOFile, fileInternals } from "./aiofile.ts";
 import { encodeSeparator, LineReader } from "./line_reader.ts";
 import { indexOfSeparator } from "./bytes.ts";
 import { ByteBuffer } from "./byte_buffer.ts";
-import { type ByteReadable, ChunkSource } from "./chunks.ts";
+import { ChunkSource } from "./chunks.ts";
+import type { ByteReadable } from "./file_access.ts";
 import {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_READ_AHEAD_BYTES,
   Reader,
 } from "./reader.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore } from "../impl/shared/semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { readableFrom, STREAM_CHUNK_SIZE, writableTo } from "./streams.ts";
 import {

@@ -8,15 +8,10 @@ import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
 import { copyLines, indexOfSeparator, startsWith } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_READ_AHEAD_BYTES } from "./reader.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore } from "../impl/shared/semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
-import {
-  checkNonNegative,
-  checkPositive,
-  describeValue,
-  rejectRenamed,
-} from "./validate.ts";
+import { checkNonNegative, checkPositive, describeValue } from "./validate.ts";
 
 /** Default {@linkcode LineReaderOptions.chunkSize}: 64 KiB. */
 export const DEFAULT_LINE_CHUNK_SIZE = 65536;
@@ -140,7 +135,6 @@ export class LineReader<M extends string = "r">
     this.#offset = checkNonNegative("offset", offset);
     checkPositive("chunkSize", chunkSize);
     checkNonNegative("readAheadBytes", readAheadBytes);
-    rejectRenamed(options, "readAhead", "readAheadBytes");
     const layout = file.mode.binary ? undefined : textLayout(file.encoding);
     this.#separator = encodeSeparator(lineSep, layout?.encode);
     this.#unit = layout?.unit ?? 1;

@@ -7,10 +7,10 @@
 import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
 import { concat } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore } from "../impl/shared/semaphore.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
-import { checkNonNegative, checkPositive, rejectRenamed } from "./validate.ts";
+import { checkNonNegative, checkPositive } from "./validate.ts";
 
 /** Default {@linkcode ReaderOptions.chunkSize}: 32 KiB. */
 export const DEFAULT_CHUNK_SIZE = 32768;
@@ -126,7 +126,6 @@ export class Reader<M extends string = "r">
     this.#offset = checkNonNegative("offset", offset);
     this.chunkSize = checkPositive("chunkSize", chunkSize);
     checkNonNegative("readAheadBytes", readAheadBytes);
-    rejectRenamed(options, "readAhead", "readAheadBytes");
     this.#source = new ChunkSource(
       fileInternals.ownReads(file),
       offset,

@@ -7,7 +7,7 @@
  */
 
 import type { BackendFile } from "../impl/backend.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore } from "../impl/shared/semaphore.ts";
 
 /** The order and position of one file that cannot seek. */
 export class StreamOrder {

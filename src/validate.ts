@@ -63,17 +63,3 @@ export function asBytes(name: string, value: unknown): Uint8Array {
 
 /** Describes a value for an error message. */
 export { show as describeValue };
-
-/**
- * Throws a `TypeError` when `options` has `old`, an option that became `now`:
- * ignoring it would silently change what the caller asked for.
- */
-export function rejectRenamed(
-  options: object,
-  old: string,
-  now: string,
-): void {
-  if (Object.hasOwn(options, old)) {
-    throw new TypeError(`The ${old} option is now ${now} (in bytes)`);
-  }
-}

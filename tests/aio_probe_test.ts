@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { ERRNO } from "../ffi/errno.ts";
 import type { AioCalls } from "../ffi/libaio.ts";
 import { loadAio } from "../ffi/libaio.ts";
 import { loadLibc } from "../ffi/libc.ts";
@@ -32,24 +33,24 @@ function fakeAio(result: number): AioCalls & { calls: string[] } {
 }
 
 Deno.test("aioProbe: EINVAL for a context of no requests means AIO works", () => {
-  const aio = fakeAio(-22);
+  const aio = fakeAio(-ERRNO.EINVAL);
   assert.equal(aioProbe(aio), undefined);
   assert.deepEqual(aio.calls, ["setup 0 0"]);
 });
 
 Deno.test("aioProbe: ENOSYS or EPERM means no AIO, for good, and says so", () => {
-  assert.deepEqual(aioProbe(fakeAio(-38)), {
+  assert.deepEqual(aioProbe(fakeAio(-ERRNO.ENOSYS)), {
     reason: "io_setup failed: ENOSYS",
     permanent: true,
   });
-  assert.deepEqual(aioProbe(fakeAio(-1)), {
+  assert.deepEqual(aioProbe(fakeAio(-ERRNO.EPERM)), {
     reason: "io_setup failed: EPERM",
     permanent: true,
   });
 });
 
 Deno.test("aioProbe: ENOMEM is a failure that may pass", () => {
-  const failure = aioProbe(fakeAio(-12));
+  const failure = aioProbe(fakeAio(-ERRNO.ENOMEM));
   assert.equal(failure?.permanent, false);
   assert.match(failure!.reason, /^io_setup failed: ENOMEM/);
 });

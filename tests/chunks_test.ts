@@ -5,11 +5,11 @@
 
 import assert from "node:assert/strict";
 import {
-  type ByteReadable,
   type ChunkOwnership,
   ChunkSource,
   READ_REQUEST_MAX,
 } from "../src/chunks.ts";
+import type { ByteReadable } from "../src/file_access.ts";
 
 const OWNERSHIPS: readonly ChunkOwnership[] = ["owned", "borrowed"];
 

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { AIOError, AIOFile, type Context, createContext } from "../mod.ts";
 import { availableBackends, unavailableReason } from "../impl/providers.ts";
-import { normalizeError } from "../src/errors.ts";
+import { normalizeError } from "../impl/shared/errors.ts";
 import { backendTest } from "./backends.ts";
 
 /**

@@ -13,7 +13,8 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { AIOFile, createContext, Writer } from "../mod.ts";
-import { LinuxBackend, linuxProvider, SLOTS } from "../impl/linux.ts";
+import { LinuxBackend, linuxProvider } from "../impl/linux.ts";
+import { SLOTS } from "../impl/ring.ts";
 import { type Backend, CannotServe } from "../impl/backend.ts";
 import { UringBackend, uringProvider } from "../impl/uring.ts";
 import type { UringCalls } from "../ffi/uring.ts";
@@ -24,7 +25,8 @@ import {
   YIELD_EVERY_MS,
 } from "../impl/ring.ts";
 import { availableBackends, unavailableReason } from "../impl/providers.ts";
-import { loadLibc } from "../ffi/libc.ts";
+import { ERRNO } from "../ffi/errno.ts";
+import { libcPaths, loadLibc } from "../ffi/libc.ts";
 import { type AioCalls, LIBAIO_SYMBOLS, libaioPaths } from "../ffi/libaio.ts";
 import { loadLibrary } from "../ffi/load.ts";
 import { report, runFixture, type RunResult, show } from "./subprocess.ts";
@@ -87,20 +89,37 @@ async function writeCold(path: string, data: Uint8Array): Promise<void> {
 }
 
 function evict(path: string): void {
-  const libc = loadLibc();
-  assert.ok(libc.ok, "libc must load where the linux backend is available");
   const fd = fs.openSync(path, "r+");
   try {
     fs.fsyncSync(fd);
-    const error = libc.library.symbols.posix_fadvise(
-      fd,
-      0n,
-      0n,
-      POSIX_FADV_DONTNEED,
-    );
+    const error = fadvise(fd, POSIX_FADV_DONTNEED);
     assert.equal(error, 0, `posix_fadvise failed: error ${error}`);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** `posix_fadvise(2)`, which only these tests call. */
+const FADVISE_SYMBOLS = {
+  posix_fadvise: {
+    parameters: [
+      "i32", // int fd
+      "i64", // off_t offset
+      "i64", // off_t len
+      "i32", // int advice
+    ],
+    result: "i32", // int (an error number, errno untouched)
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** Gives the kernel `advice` about the whole of `fd`'s file: 0, or an error number. */
+function fadvise(fd: number, advice: number): number {
+  const libc = loadLibrary(libcPaths(), FADVISE_SYMBOLS);
+  assert.ok(libc.ok, "libc must load where the linux backend is available");
+  try {
+    return libc.library.symbols.posix_fadvise(fd, 0n, 0n, advice);
+  } finally {
+    libc.library.close();
   }
 }
 
@@ -278,12 +297,7 @@ backendTest(
     // for this descriptor, so RWF_NOWAIT finds page 0 and misses page 1.
     const fd = fs.openSync(path, "r");
     try {
-      const libc = loadLibc();
-      assert.ok(libc.ok);
-      assert.equal(
-        libc.library.symbols.posix_fadvise(fd, 0n, 0n, POSIX_FADV_RANDOM),
-        0,
-      );
+      assert.equal(fadvise(fd, POSIX_FADV_RANDOM), 0);
       assert.equal(fs.readSync(fd, new Uint8Array(4096), 0, 4096, 0), 4096);
     } finally {
       fs.closeSync(fd);
@@ -299,9 +313,7 @@ backendTest(
     evict(path);
     const again = fs.openSync(path, "r");
     try {
-      const libc = loadLibc();
-      assert.ok(libc.ok);
-      libc.library.symbols.posix_fadvise(again, 0n, 0n, POSIX_FADV_RANDOM);
+      fadvise(again, POSIX_FADV_RANDOM);
       fs.readSync(again, new Uint8Array(4096), 0, 4096, 8192);
     } finally {
       fs.closeSync(again);
@@ -929,12 +941,13 @@ Deno.test({
   async fn() {
     const libc = loadLibc();
     if (!libc.ok) throw new Error(libc.reason);
-    for (const errno of [11, 22, 38, 1]) { // EAGAIN, EINVAL, ENOSYS, EPERM
+    const { EAGAIN, EINVAL, ENOSYS, EPERM } = ERRNO;
+    for (const errno of [EAGAIN, EINVAL, ENOSYS, EPERM]) {
       const refusing: AioCalls = {
         via: "syscall",
         setup: () => -errno,
         destroy: () => 0,
-        submit: () => -9,
+        submit: () => -ERRNO.EBADF,
         getEvents: () => 0,
       };
       const backend = new LinuxBackend(libc.library, refusing);

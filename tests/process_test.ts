@@ -189,6 +189,36 @@ function libcPath(): string | undefined {
   });
 }
 
+{
+  const reason = unavailableReason("uring");
+  const path = reason === undefined ? libcPath() : undefined;
+  const skip = reason ??
+    (path === undefined ? "no libc path exists" : undefined);
+  Deno.test({
+    name:
+      "[uring] --allow-ffi scoped to libc: uring says it needs an unscoped grant, another backend serves" +
+      (skip === undefined ? "" : ` (skipped: ${skip})`),
+    ignore: skip !== undefined,
+    async fn() {
+      await withTempDir(async (dir) => {
+        const result = await run("ffi_denied.ts", [
+          "--allow-read",
+          "--allow-write",
+          `--allow-ffi=${path}`,
+        ], { args: [`${dir}/file.txt`] });
+        const out = report(result);
+        assert.match(
+          out.unavailable.uring,
+          /mapping the rings needs --allow-ffi without a path scope/,
+          show(result),
+        );
+        assert.notEqual(out.backend, "uring", show(result));
+        assert.equal(out.data, "served\n", show(result));
+      });
+    },
+  });
+}
+
 Deno.test("a process that leaves files open exits by itself", async (t) => {
   for (const backend of ["thread", "deno"] as const) {
     const reason = unavailableReason(backend);

@@ -228,14 +228,6 @@ Deno.test("Reader, LineReader, Writer: bad options throw at construction", () =>
   // @ts-expect-error: the wrong type
   assert.throws(() => new Reader(afp, { chunkSize: "4" }), TypeError);
   assert.throws(() => new Reader(afp, { readAheadBytes: -1 }), RangeError);
-  // The old name, in chunks, is refused rather than ignored.
-  for (const make of [Reader, LineReader]) {
-    assert.throws(
-      // @ts-expect-error: an option that was renamed
-      () => new make(afp, { readAhead: 0 }),
-      /readAhead option is now readAheadBytes/,
-    );
-  }
   assert.throws(() => new LineReader(afp, { lineSep: "" }), RangeError);
   // @ts-expect-error: the wrong type
   assert.throws(() => new LineReader(afp, { lineSep: 10 }), TypeError);

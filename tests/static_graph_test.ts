@@ -48,7 +48,7 @@ async function staticGraph(): Promise<string[]> {
 
 /** Modules of FFI code: the bindings, and what calls them. */
 const FFI_MODULES = [
-  /^ffi\/(?!arch\.ts$)/, // ffi/arch.ts holds constants only
+  /^ffi\/(?!(arch|errno)\.ts$)/, // ffi/arch.ts and ffi/errno.ts hold constants only
   /^impl\/(ring|uring\w*|linux|thread|stream_file|descriptor|wake|providers)\.ts$/,
 ];
 

@@ -23,19 +23,14 @@ import { CannotServe } from "../impl/backend.ts";
 import { LinuxBackend } from "../impl/linux.ts";
 import { probeRingSetup, UringBackend, uringProvider } from "../impl/uring.ts";
 import { availableBackends, unavailableReason } from "../impl/providers.ts";
+import { ERRNO } from "../ffi/errno.ts";
 import { loadLibc } from "../ffi/libc.ts";
 import { type AioCalls, loadAio } from "../ffi/libaio.ts";
 import { loadUring, type UringCalls } from "../ffi/uring.ts";
 import { report, runFixture, show } from "./subprocess.ts";
 import { withTempDir } from "./backends.ts";
 
-const EPERM = 1;
-const EAGAIN = 11;
-const ENOMEM = 12;
-const EINVAL = 22;
-const ENFILE = 23;
-const EMFILE = 24;
-const ENOSYS = 38;
+const { EPERM, EAGAIN, ENOMEM, EINVAL, ENFILE, EMFILE, ENOSYS } = ERRNO;
 
 const READ_WRITE: OpenFlags = {
   read: true,

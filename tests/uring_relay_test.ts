@@ -12,6 +12,7 @@
 
 import assert from "node:assert/strict";
 import { UringBackend, uringProvider } from "../impl/uring.ts";
+import { ERRNO } from "../ffi/errno.ts";
 import { loadLibc } from "../ffi/libc.ts";
 import { loadUring, type UringCalls } from "../ffi/uring.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
@@ -159,7 +160,7 @@ uringTest(
         // Every arm is refused (EINVAL: not transient).
         if (fd === relayRing) {
           relayEnters++;
-          return -22;
+          return -ERRNO.EINVAL;
         }
         return calls.enter(fd, toSubmit, minComplete, flags);
       },

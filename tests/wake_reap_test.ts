@@ -36,7 +36,7 @@ const FAKE_LIBC = {
     write: () => 8n,
     fstatfs: () => -1,
     pool_hop: () => new Promise((resolve) => setTimeout(resolve, 0)),
-    address_of: () => 0n,
+    memset_address: () => 0n,
     open: (...args: Parameters<Libc["symbols"]["open"]>) =>
       realLibc.ok ? realLibc.library.symbols.open(...args) : -1,
     statx: (...args: Parameters<Libc["symbols"]["statx"]>) =>

@@ -2,8 +2,15 @@
  * Errors raised by the library, and the one mapping from operating-system error
  * codes to error classes that every backend shares.
  *
+ * `impl/shared/` holds what both layers use: the core and helpers (`src/`) and
+ * the backends (`impl/`). It sits below both, so that no backend imports the
+ * core; it imports nothing but `ffi/` (here the errno table, `ffi/errno.ts`).
+ * `AIOError` is public, exported from `mod.ts`.
+ *
  * @module
  */
+
+import { ERRNO } from "../../ffi/errno.ts";
 
 /**
  * An operating-system error that has no matching `Deno.errors` class, such as
@@ -44,43 +51,12 @@ export class AIOError extends Error {
   }
 }
 
-/** Linux errno numbers by name (the first 34 are the same on every POSIX system). */
-const ERRNO: Record<string, number> = {
-  EPERM: 1,
-  ENOENT: 2,
-  EINTR: 4,
-  EIO: 5,
-  ENXIO: 6,
-  EBADF: 9,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EACCES: 13,
-  EFAULT: 14,
-  EBUSY: 16,
-  EEXIST: 17,
-  EXDEV: 18,
-  ENODEV: 19,
-  ENOTDIR: 20,
-  EISDIR: 21,
-  EINVAL: 22,
-  ENFILE: 23,
-  EMFILE: 24,
-  ETXTBSY: 26,
-  EFBIG: 27,
-  ENOSPC: 28,
-  ESPIPE: 29,
-  EROFS: 30,
-  EPIPE: 32,
-  ENAMETOOLONG: 36,
-  ENOSYS: 38,
-  ELOOP: 40,
-  EOVERFLOW: 75,
-  EOPNOTSUPP: 95,
-  EDQUOT: 122,
-  ECANCELED: 125,
-};
+/** The table looked up by a code that may not be in it. */
+const NUMBERS: Readonly<Record<string, number | undefined>> = ERRNO;
 
-const NAMES = new Map(Object.entries(ERRNO).map(([name, n]) => [n, name]));
+const NAMES = new Map<number, string>(
+  Object.entries(ERRNO).map(([name, n]) => [n, name]),
+);
 
 const STRERROR: Record<string, string> = {
   EPERM: "Operation not permitted",
@@ -143,11 +119,11 @@ export function errorFromErrno(
 }
 
 /** Like {@linkcode errorFromErrno}, from the symbolic code (`"ENOSPC"`). */
-export function errorFromCode(
+function errorFromCode(
   code: string,
   syscall: string,
   path?: string,
-  errno = ERRNO[code] ?? 0,
+  errno = NUMBERS[code] ?? 0,
 ): Error {
   const Class = CLASSES[code];
   if (Class === undefined) return new AIOError(code, errno, syscall, path);

@@ -1,6 +1,11 @@
 /**
  * A counting semaphore with FIFO fairness, used for backpressure.
  *
+ * `impl/shared/` holds what both layers use: the core and helpers (`src/`:
+ * request turns, readers, wrappers) and the backends (`impl/`: calls on Deno's
+ * thread pool). It sits below both, so that no backend imports the core, and
+ * imports nothing of theirs.
+ *
  * @module
  */
 
