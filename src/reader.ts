@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
+import { type AIOFile, type DataOf, fileAccess } from "./aiofile.ts";
 import { concat } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -128,7 +128,7 @@ export class Reader<M extends string = "r">
     checkNonNegative("readAheadBytes", readAheadBytes);
     rejectRenamed(options, "readAhead", "readAheadBytes");
     this.#source = new ChunkSource(
-      fileInternals.ownReads(file),
+      fileAccess(file),
       offset,
       chunkSize,
       readAheadBytes,
