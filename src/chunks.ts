@@ -6,6 +6,8 @@
 
 import type { ByteReadable } from "./file_access.ts";
 
+export type { ByteReadable };
+
 /**
  * How a chunk source hands out chunks:
  *

@@ -71,15 +71,43 @@ export interface OpenedFile {
   readonly file: BackendFile;
 }
 
-let openThrough: (context: Context, target: OpenTarget) => Promise<OpenedFile>;
-let enterThrough: (context: Context) => void;
-let leaveThrough: (context: Context) => void;
-let takeTurnThrough: (context: Context) => boolean;
-let giveTurnThrough: (context: Context) => void;
-let requestThrough: <T>(
-  context: Context,
-  request: () => Promise<T>,
-) => Promise<T>;
+/**
+ * What a file needs of its context (for the core: `src/open_file.ts`), given by
+ * {@linkcode contextAccess}. Not exported from `mod.ts`.
+ */
+export interface ContextAccess {
+  /** Opens a file through the context's backends. */
+  open(target: OpenTarget): Promise<OpenedFile>;
+  /**
+   * Admits one operation of a file: throws `BadResource` once the context is
+   * closing; `close()` waits until each admitted operation has left.
+   */
+  enter(): void;
+  /** Ends an operation admitted by {@linkcode enter}. */
+  leave(): void;
+  /**
+   * Runs one request to a backend, within an admitted operation, in turn:
+   * at most `maxRequests` run at once.
+   */
+  request<T>(request: () => Promise<T>): Promise<T>;
+  /**
+   * Takes a turn for a request now, if one is free (the caller then calls the
+   * backend itself, saving the promise {@linkcode request} adds, and gives the
+   * turn back with {@linkcode giveTurn} once it has settled); false when the
+   * caller must go through {@linkcode request} and wait.
+   */
+  tryTakeTurn(): boolean;
+  /** Gives back a turn taken by {@linkcode tryTakeTurn}. */
+  giveTurn(): void;
+}
+
+/** Each context's {@linkcode ContextAccess}. */
+const ACCESS = new WeakMap<Context, ContextAccess>();
+
+/** What the files of `context` need of it (for the core). */
+export function contextAccess(context: Context): ContextAccess {
+  return ACCESS.get(context)!;
+}
 
 /**
  * A set of backends with a bound on requests in flight. Files opened with a
@@ -125,15 +153,6 @@ export class Context implements AsyncDisposable {
   #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
-  static {
-    openThrough = (context, target) => context.#open(target);
-    enterThrough = (context) => context.#enter();
-    leaveThrough = (context) => context.#leave();
-    requestThrough = (context, request) => context.#requests.run(request);
-    takeTurnThrough = (context) => context.#requests.tryTake();
-    giveTurnThrough = (context) => context.#requests.give();
-  }
-
   /**
    * Makes a context; the same as {@linkcode createContext}. Nothing is loaded
    * or probed until the first file opens: a backend asked for that turns out
@@ -166,6 +185,14 @@ export class Context implements AsyncDisposable {
       }
     }
     this.#first = backend;
+    ACCESS.set(this, {
+      open: (target) => this.#open(target),
+      enter: () => this.#enter(),
+      leave: () => this.#leave(),
+      request: (request) => this.#requests.run(request),
+      tryTakeTurn: () => this.#requests.tryTake(),
+      giveTurn: () => this.#requests.give(),
+    });
   }
 
   /**
@@ -420,51 +447,4 @@ function forcedBackend(): BackendName | undefined {
     );
   }
   return value;
-}
-
-/** Opens a file through a context (for `AIOFile`). */
-export function openWith(
-  context: Context,
-  target: OpenTarget,
-): Promise<OpenedFile> {
-  return openThrough(context, target);
-}
-
-/**
- * Admits one operation of a file (for `AIOFile`): throws `BadResource` once the
- * context is closing; `close()` waits until each admitted operation has left.
- */
-export function enterOperation(context: Context): void {
-  enterThrough(context);
-}
-
-/** Ends an operation admitted by {@linkcode enterOperation}. */
-export function leaveOperation(context: Context): void {
-  leaveThrough(context);
-}
-
-/**
- * Runs one request to a backend, within an admitted operation, through the
- * context's bound on requests in flight (for `AIOFile`).
- */
-export function requestWith<T>(
-  context: Context,
-  request: () => Promise<T>,
-): Promise<T> {
-  return requestThrough(context, request);
-}
-
-/**
- * Takes one of the context's turns for a request now, if one is free (for
- * `AIOFile`'s short way, which then calls the backend itself); the caller gives
- * it back with {@linkcode giveRequestTurn} once the request has settled. False
- * when the caller must go through {@linkcode requestWith} and wait.
- */
-export function takeRequestTurn(context: Context): boolean {
-  return takeTurnThrough(context);
-}
-
-/** Gives back a turn taken by {@linkcode takeRequestTurn}. */
-export function giveRequestTurn(context: Context): void {
-  giveTurnThrough(context);
 }

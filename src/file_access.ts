@@ -1,16 +1,13 @@
 /**
- * The types of what the core offers the helpers built on `AIOFile` (chunk
- * sources, readers, wrappers) beyond its public methods. They are defined here,
- * apart from the helpers, so that the core (`aiofile.ts`) names them without
- * importing a helper: imports run from the helpers to the core, never back.
+ * What the library's helpers (readers, writers, the file wrapper) reach of an
+ * `AIOFile` beyond its public methods: `fileAccess(afp)` in `aiofile.ts` gives
+ * it. The core defines it; helpers use it; nothing here is exported from
+ * `mod.ts`.
  *
  * @module
  */
 
-/**
- * What a chunk source needs of a file: positional byte reads
- * (`fileInternals.ownReads` of `aiofile.ts` gives them).
- */
+/** Positional byte reads, as the library's sequential readers need them. */
 export interface ByteReadable {
   /**
    * False for a file that cannot seek: a read there consumes what it reads,
@@ -19,12 +16,40 @@ export interface ByteReadable {
    * has); only an empty read is the end.
    */
   readonly seekable: boolean;
-  /** Reads up to `size` bytes at `offset` into a new buffer; fewer only at the end of the file. */
+  /**
+   * Reads up to `size` bytes at `offset` into a new buffer (its own memory);
+   * fewer only at the end of the file (for a stream: what it has).
+   */
   readBytes(size: number, offset: number): Promise<Uint8Array>;
   /**
    * Reads at `offset` into `into`, which is the caller's until the promise
-   * settles; resolves to the bytes read, fewer than `into.length` only at the
-   * end of the file.
+   * settles and which no one else can reach meanwhile (it goes to the kernel
+   * as it is); resolves to the bytes read, fewer than `into.length` only at
+   * the end of the file (for a stream: what it has).
    */
   readInto(into: Uint8Array, offset: number): Promise<number>;
+}
+
+/** A file, as the library's helpers use it. */
+export interface FileAccess extends ByteReadable {
+  /**
+   * The bytes a write of `data` writes (a `TypeError` for the wrong type;
+   * `BadResource` for a file not open for writing): binary data as it is
+   * (`owned: false`), text encoded into a new buffer (`owned: true`).
+   */
+  bytesOf(data: unknown): { bytes: Uint8Array; owned: boolean };
+  /** The bytes a write of `data` writes, in a buffer of their own. */
+  encode(data: unknown): Uint8Array;
+  /**
+   * Writes all of `bytes` at `offset`: `owned` bytes are handed over (never
+   * touched again), others are copied unless written before this returns.
+   */
+  write(bytes: Uint8Array, offset: number, owned: boolean): Promise<number>;
+  /**
+   * Records a failed write whose caller has not been told yet: the file's
+   * next `fsync`, `fdsync` or `close` rejects with it (once).
+   */
+  defer(error: unknown): void;
+  /** The caller was told of `error` after all: forget it. */
+  delivered(error: unknown): void;
 }

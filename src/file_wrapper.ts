@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type AIOFile, fileInternals } from "./aiofile.ts";
+import { type AIOFile, fileAccess } from "./aiofile.ts";
 import { encodeSeparator, LineReader } from "./line_reader.ts";
 import { indexOfSeparator } from "./bytes.ts";
 import { ByteBuffer } from "./byte_buffer.ts";
@@ -221,7 +221,7 @@ export abstract class FileWrapper<
    * bytes written.
    */
   write(data: D): Promise<number> {
-    return this.#write(() => fileInternals.encode(this.file, data));
+    return this.#write(() => fileAccess(this.file).encode(data));
   }
 
   /**
@@ -316,7 +316,7 @@ export abstract class FileWrapper<
     // its first read; the position follows it.
     let at: number | undefined;
     let chunks: ChunkSource | undefined;
-    const reads = fileInternals.ownReads(this.file);
+    const reads = fileAccess(this.file);
     if (this.#held !== undefined) return this.#streamReadable(reads);
     const moved = (n: number) => {
       at! += n;
@@ -358,7 +358,7 @@ export abstract class FileWrapper<
       this.#write(() =>
         chunk instanceof Uint8Array
           ? chunk.slice()
-          : fileInternals.encode(this.file, chunk)
+          : fileAccess(this.file).encode(chunk)
       )
     );
   }
@@ -433,7 +433,7 @@ export abstract class FileWrapper<
       // A stream is written where it is: past what was read of it.
       const offset = this.#position + (this.#held?.length ?? 0);
       this.#position += bytes.length;
-      const written = fileInternals.writeOwned(this.file, bytes, offset);
+      const written = fileAccess(this.file).write(bytes, offset, true);
       const forget = () => this.#writes.delete(written);
       this.#writes.add(written);
       written.then(forget, forget);
@@ -530,7 +530,7 @@ export abstract class FileWrapper<
       buffer.append(more);
       return more.length < want;
     }
-    const more = await fileInternals.ownReads(this.file).readBytes(want, at);
+    const more = await fileAccess(this.file).readBytes(want, at);
     buffer.append(more);
     return more.length === 0;
   }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
+import { type AIOFile, type DataOf, fileAccess } from "./aiofile.ts";
 import { copyLines, indexOfSeparator, startsWith } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_READ_AHEAD_BYTES } from "./reader.ts";
@@ -144,7 +144,7 @@ export class LineReader<M extends string = "r">
       this.#decoder = new StrictDecoder(file.encoding);
     }
     this.#source = new ChunkSource(
-      fileInternals.ownReads(file),
+      fileAccess(file),
       offset,
       chunkSize,
       readAheadBytes,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
+import { type AIOFile, type DataOf, fileAccess } from "./aiofile.ts";
 import { concat } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { Semaphore } from "../impl/shared/semaphore.ts";
@@ -127,7 +127,7 @@ export class Reader<M extends string = "r">
     this.chunkSize = checkPositive("chunkSize", chunkSize);
     checkNonNegative("readAheadBytes", readAheadBytes);
     this.#source = new ChunkSource(
-      fileInternals.ownReads(file),
+      fileAccess(file),
       offset,
       chunkSize,
       readAheadBytes,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type AIOFile, type DataOf, fileInternals } from "./aiofile.ts";
+import { type AIOFile, type DataOf, fileAccess } from "./aiofile.ts";
 import { checkNonNegative } from "./validate.ts";
 import { WriteBehind } from "./write_behind.ts";
 
@@ -101,7 +101,7 @@ export class Writer<M extends string = "w"> {
       // A failure the writer has not reported yet is the file's to report.
       this.#writes = new WriteBehind(
         writeBehind,
-        (error) => fileInternals.defer(file, error),
+        (error) => fileAccess(file).defer(error),
       );
     }
   }
@@ -134,7 +134,7 @@ export class Writer<M extends string = "w"> {
     let bytes: Uint8Array;
     let owned: boolean;
     try {
-      ({ bytes, owned } = fileInternals.bytesOf(this.file, data));
+      ({ bytes, owned } = fileAccess(this.file).bytesOf(data));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -142,9 +142,7 @@ export class Writer<M extends string = "w"> {
     this.#offset += bytes.length;
     // The file takes the write now (its close and syncs wait for it); binary
     // data is copied only if it is not written before this returns.
-    const written = owned
-      ? fileInternals.writeOwned(this.file, bytes, offset)
-      : fileInternals.writeBorrowed(this.file, bytes, offset);
+    const written = fileAccess(this.file).write(bytes, offset, owned);
     if (writes === undefined) {
       const forget = () => this.#inFlight.delete(written);
       this.#inFlight.add(written);
@@ -174,7 +172,7 @@ export class Writer<M extends string = "w"> {
   /** Rejects with the first failure, which the caller now knows of. */
   #report(writes: WriteBehind): Promise<never> {
     const { error } = writes.failure!;
-    fileInternals.delivered(this.file, error);
+    fileAccess(this.file).delivered(error);
     return Promise.reject(error);
   }
 }

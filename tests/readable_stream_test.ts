@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { asyncOpen } from "../mod.ts";
-import { fileInternals } from "../src/aiofile.ts";
+import { OpenFile } from "../src/open_file.ts";
 import { READ_REQUEST_MAX } from "../src/chunks.ts";
 import { backendTest, joinBytes } from "./backends.ts";
 
@@ -196,18 +196,12 @@ backendTest(
     await Deno.writeFile(path, pattern(1000));
     // Holds each finished read until the test lets it go, so that the cancel
     // can land at every step between the read and its delivery.
-    const ownReads = fileInternals.ownReads;
+    const readInto = OpenFile.prototype.readInto;
     let gate = Promise.resolve();
-    fileInternals.ownReads = (file) => {
-      const reads = ownReads(file);
-      return {
-        ...reads,
-        readInto: async (into, offset) => {
-          const n = await reads.readInto(into, offset);
-          await gate;
-          return n;
-        },
-      };
+    OpenFile.prototype.readInto = async function (into, offset, target, whole) {
+      const n = await readInto.call(this, into, offset, target, whole);
+      if (target === "library") await gate;
+      return n;
     };
     try {
       for (let hops = 0; hops < 6; hops++) {
@@ -224,7 +218,7 @@ backendTest(
         assert.equal(afp.tell(), value?.length ?? 0, `cancelled ${hops} later`);
       }
     } finally {
-      fileInternals.ownReads = ownReads;
+      OpenFile.prototype.readInto = readInto;
     }
   },
 );

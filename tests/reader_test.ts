@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { AIOFile, asyncOpen, LineReader, Reader, Writer } from "../mod.ts";
-import { fileInternals } from "../src/aiofile.ts";
+import { OpenFile } from "../src/open_file.ts";
 import { backendTest, joinBytes } from "./backends.ts";
 
 const encoder = new TextEncoder();
@@ -37,34 +37,25 @@ function splitAfter(text: string, separator: string): string[] {
  * way) that the library's readers make into buffers of their own meanwhile.
  */
 async function spyOnOwnReads(fn: () => Promise<void>) {
-  const ownReads = fileInternals.ownReads;
+  const readInto = OpenFile.prototype.readInto;
   const spy = {
     count: 0,
     /** Reads into a buffer read into before. */
     reused: 0,
     buffers: new Set<ArrayBufferLike>(),
   };
-  fileInternals.ownReads = (file) => {
-    const readable = ownReads(file);
-    return {
-      get seekable() {
-        return readable.seekable;
-      },
-      readBytes: readable.readBytes,
-      readInto(into, offset) {
-        if (into.length >= 2 ** 19) {
-          if (spy.buffers.has(into.buffer)) spy.reused++;
-          spy.buffers.add(into.buffer);
-          spy.count++;
-        }
-        return readable.readInto(into, offset);
-      },
-    };
+  OpenFile.prototype.readInto = function (into, offset, target, whole) {
+    if (target === "library" && into.length >= 2 ** 19) {
+      if (spy.buffers.has(into.buffer)) spy.reused++;
+      spy.buffers.add(into.buffer);
+      spy.count++;
+    }
+    return readInto.call(this, into, offset, target, whole);
   };
   try {
     await fn();
   } finally {
-    fileInternals.ownReads = ownReads;
+    OpenFile.prototype.readInto = readInto;
   }
   return spy;
 }
