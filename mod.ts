@@ -15,7 +15,7 @@
  * await afp.write("Hello ");
  * await afp.write("world", 6);
  * console.log(await afp.read()); // "Hello world"
- * console.log(afp.backend); // "thread" with --allow-ffi, "deno" without
+ * console.log(afp.backend); // "uring" with --allow-ffi on Linux, "deno" without
  * ```
  *
  * @example Choosing a backend
@@ -41,6 +41,7 @@ export {
 export { AIOError } from "./impl/shared/errors.ts";
 export { type FileMode, parseMode } from "./src/mode.ts";
 export type { BackendName } from "./impl/backend.ts";
+export { DEFAULT_TUNING, type QueueTuning } from "./impl/tuning.ts";
 export { asyncOpen, type FileWrapperOf } from "./src/async_open.ts";
 export {
   BinaryFileWrapper,

@@ -2,7 +2,7 @@
  * Measures `AIOFile` on one backend, inside a Web Worker of its own.
  *
  * The suite runs each backend in its own isolate, as an application runs one
- * backend: `uring` and `linux` share the ring machinery (`impl/ring.ts`), and in
+ * backend: `uring` and `linux` share the ring machinery (`impl/ring/`), and in
  * one isolate V8 optimizes that code for both, which cost `uring` a quarter of
  * its random-read IOPS when the two were measured in turn in one process.
  *

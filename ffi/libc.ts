@@ -99,7 +99,7 @@ export const LIBC_SYMBOLS = {
   },
   /**
    * A call that does nothing, on Deno's pool: a turn of the event loop
-   * without `node:timers` (impl/macrotask.ts).
+   * without `node:timers` (impl/ring/macrotask.ts).
    */
   pool_hop: {
     name: "getpid",
@@ -278,6 +278,12 @@ export function fixedMemory<T>(
   bytes: number,
 ): T {
   return new View(new ArrayBuffer(bytes));
+}
+
+/** Stores a non-negative safe integer as a little-endian u64 without a BigInt. */
+export function setU64(view: DataView, at: number, value: number): void {
+  view.setUint32(at, value >>> 0, true);
+  view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
 }
 
 const errnoCell = fixedMemory(Int32Array, 4);

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { QueueTuning } from "./tuning.ts";
+
 /**
  * The name of a backend.
  *
@@ -189,8 +191,11 @@ export interface BackendProvider {
   readonly name: BackendName;
   /** Why the backend cannot be used here, or `undefined` when it can. Never prompts. */
   unavailableReason(): string | undefined;
-  /** Makes an instance; only called when {@linkcode unavailableReason} is `undefined`. */
-  create(): Backend;
+  /**
+   * Makes an instance; only called when {@linkcode unavailableReason} is
+   * `undefined`. The kernel-queue backends follow `tuning`; others ignore it.
+   */
+  create(tuning: QueueTuning): Backend;
 }
 
 /** Thrown by `Backend.open` when the file should go to the next backend. */

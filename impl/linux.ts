@@ -1,7 +1,7 @@
 /**
  * The `linux` backend: Linux native AIO (libaio, or the same system calls
  * through libc's `syscall()`), submitted and reaped on the JavaScript thread.
- * The queue machinery it shares with `uring` is in `ring.ts`; this file says how
+ * The queue machinery it shares with `uring` is in `ring/engine.ts`; this file says how
  * native AIO starts, describes, submits and reaps requests.
  *
  * - Every iocb carries `IOCB_FLAG_RESFD` and the backend's eventfd.
@@ -24,7 +24,13 @@ import {
   loadAio,
   RWF,
 } from "../ffi/libaio.ts";
-import { addressOf, fixedMemory, type Libc, loadLibc } from "../ffi/libc.ts";
+import {
+  addressOf,
+  fixedMemory,
+  type Libc,
+  loadLibc,
+  setU64,
+} from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/errno.ts";
 import { errorFromErrno } from "./shared/errors.ts";
 import type { Backend } from "./backend.ts";
@@ -37,7 +43,8 @@ import {
   temporarily,
   type Unavailable,
 } from "./availability.ts";
-import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
+import { RingBackend, type RingOp } from "./ring/engine.ts";
+import { DEFAULT_TUNING, type QueueTuning } from "./tuning.ts";
 
 const OPCODES: Record<RingOp, number> = {
   read: IOCB_CMD.PREAD,
@@ -54,20 +61,21 @@ export class LinuxBackend extends RingBackend {
   protected readonly inlineWrites = false;
   readonly #aio: AioCalls;
   #ctx = 0n;
-  readonly #iocbs = new Uint8Array(SLOTS * IOCB.SIZE);
+  readonly #iocbs = new Uint8Array(this.tuning.slots * IOCB.SIZE);
   readonly #iocbView = new DataView(this.#iocbs.buffer);
   #iocbBase = 0n;
-  readonly #submitList = new BigUint64Array(SLOTS);
-  readonly #events = new Uint8Array(SLOTS * IO_EVENT.SIZE);
+  readonly #submitList = new BigUint64Array(this.tuning.slots);
+  readonly #events = new Uint8Array(this.tuning.slots * IO_EVENT.SIZE);
   readonly #eventView = new DataView(this.#events.buffer);
   readonly #noTimeout = fixedMemory(BigInt64Array, 16); // struct timespec {0, 0}
 
   /**
    * @param libc The loaded C library.
    * @param aio The AIO calls (libaio, or raw system calls).
+   * @param tuning The queue's tuning.
    */
-  constructor(libc: Libc, aio: AioCalls) {
-    super(libc);
+  constructor(libc: Libc, aio: AioCalls, tuning: QueueTuning = DEFAULT_TUNING) {
+    super(libc, tuning);
     this.#aio = aio;
   }
 
@@ -78,7 +86,7 @@ export class LinuxBackend extends RingBackend {
 
   protected start(eventfd: number): Unavailable | undefined {
     const ctxp = fixedMemory(BigUint64Array, 8);
-    const result = this.#aio.setup(SLOTS, ctxp);
+    const result = this.#aio.setup(this.tuning.slots, ctxp);
     if (result < 0) {
       const error = errorFromErrno(-result, "io_setup") as Error & {
         code: string;
@@ -92,7 +100,7 @@ export class LinuxBackend extends RingBackend {
     }
     this.#ctx = ctxp[0];
     this.#iocbBase = addressOf(this.libc, this.#iocbs);
-    for (let slot = 0; slot < SLOTS; slot++) {
+    for (let slot = 0; slot < this.tuning.slots; slot++) {
       const base = slot * IOCB.SIZE;
       this.#iocbView.setUint32(base + IOCB.flags, IOCB_FLAG_RESFD, true);
       this.#iocbView.setUint32(base + IOCB.resfd, eventfd, true);
@@ -121,7 +129,7 @@ export class LinuxBackend extends RingBackend {
   }
 
   protected submitQueued(slots: readonly number[]): number {
-    const count = Math.min(slots.length, SLOTS);
+    const count = Math.min(slots.length, this.tuning.slots);
     for (let i = 0; i < count; i++) {
       this.#submitList[i] = this.#iocbBase + BigInt(slots[i] * IOCB.SIZE);
     }
@@ -132,7 +140,7 @@ export class LinuxBackend extends RingBackend {
     complete: (slot: number, res: number) => void,
     limit: number,
   ): boolean {
-    const most = Math.min(limit, SLOTS);
+    const most = Math.min(limit, this.tuning.slots);
     const n = this.#aio.getEvents(
       this.#ctx,
       0,
@@ -208,11 +216,11 @@ export const linuxProvider = {
   unavailableReason(): string | undefined {
     return linuxProvider.unavailability()?.reason;
   },
-  create(): Backend {
+  create(tuning: QueueTuning = DEFAULT_TUNING): Backend {
     const libc = loadLibc();
     if (!libc.ok) throw new Error(libc.reason);
     const aio = loadAio(libc.library, preferLibaio());
     if (!aio.ok) throw new Error(aio.reason);
-    return new LinuxBackend(libc.library, aio.calls);
+    return new LinuxBackend(libc.library, aio.calls, tuning);
   },
 };

@@ -33,7 +33,7 @@ import {
 } from "./descriptor.ts";
 import { StreamFile } from "./stream_file.ts";
 import { trackForeignCall } from "./pending.ts";
-import type { FileRange } from "./preallocation.ts";
+import type { FileRange } from "./ring/policies/preallocation.ts";
 
 /** The most calls this backend keeps on Deno's thread pool at once. */
 export const POOL_CALLS = 16;
@@ -160,7 +160,7 @@ export class ThreadFile implements BackendFile {
    * `SYNC_FILE_RANGE_WRITE`) on the pool, if a turn of the pool is free now:
    * writeback is never worth making reads and syncs wait. Resolves to the
    * call's result (`-1` on failure); `undefined` when the pool is busy (see
-   * impl/early_writeback.ts).
+   * impl/ring/policies/early_writeback.ts).
    */
   startWriteback(range: FileRange): Promise<number> | undefined {
     if (!this.#pool.tryTake()) return undefined;

@@ -44,7 +44,7 @@ import {
   SQE,
   type UringCalls,
 } from "../ffi/uring.ts";
-import { fixedMemory, type Libc, loadLibc } from "../ffi/libc.ts";
+import { fixedMemory, type Libc, loadLibc, setU64 } from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/errno.ts";
 import type { Backend } from "./backend.ts";
 import {
@@ -55,7 +55,8 @@ import {
   temporarily,
   type Unavailable,
 } from "./availability.ts";
-import { RingBackend, type RingOp, setU64, SLOTS } from "./ring.ts";
+import { RingBackend, type RingOp } from "./ring/engine.ts";
+import { DEFAULT_TUNING, type QueueTuning } from "./tuning.ts";
 import {
   ENTER_ATTEMPTS_MAX,
   errnoName,
@@ -63,7 +64,7 @@ import {
   type Rings,
 } from "./uring_rings.ts";
 import { RelayOnceLoaded } from "./uring_relay_lazy.ts";
-import type { CompletionWake } from "./wake.ts";
+import type { CompletionWake } from "./ring/wake.ts";
 
 const OPCODES: Record<RingOp, number> = {
   read: IORING_OP.READ,
@@ -93,10 +94,15 @@ export class UringBackend extends RingBackend {
   /**
    * @param libc The loaded C library.
    * @param calls The io_uring calls.
-   * @param options `relay: false` keeps the pool wake (impl/wake.ts).
+   * @param options `relay: false` keeps the pool wake (impl/ring/wake.ts);
+   * `tuning`, the queue's tuning.
    */
-  constructor(libc: Libc, calls: UringCalls, options?: { relay?: boolean }) {
-    super(libc);
+  constructor(
+    libc: Libc,
+    calls: UringCalls,
+    options?: { relay?: boolean; tuning?: QueueTuning },
+  ) {
+    super(libc, options?.tuning ?? DEFAULT_TUNING);
     this.#calls = calls;
     this.#relay = options?.relay ?? true;
   }
@@ -128,7 +134,7 @@ export class UringBackend extends RingBackend {
   protected start(eventfd: number): Unavailable | undefined {
     const calls = this.#calls;
     const params = fixedMemory(Uint8Array, PARAMS.SIZE);
-    const fd = calls.setup(SLOTS, params);
+    const fd = calls.setup(this.tuning.slots, params);
     if (fd < 0) return failedWith("io_uring_setup", -fd);
     const rings = this.#mapAndCheck(fd, params, eventfd);
     if ("reason" in rings) {
@@ -314,11 +320,11 @@ export const uringProvider = {
   unavailableReason(): string | undefined {
     return uringProvider.unavailability()?.reason;
   },
-  create(): Backend {
+  create(tuning: QueueTuning = DEFAULT_TUNING): Backend {
     const libc = loadLibc();
     if (!libc.ok) throw new Error(libc.reason);
     const uring = loadUring(libc.library);
     if (!uring.ok) throw new Error(uring.reason);
-    return new UringBackend(libc.library, uring.calls);
+    return new UringBackend(libc.library, uring.calls, { tuning });
   },
 };

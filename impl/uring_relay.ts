@@ -23,7 +23,13 @@
  */
 
 import { Socket } from "node:net";
-import { addressOf, fixedMemory, lastErrno, type Libc } from "../ffi/libc.ts";
+import {
+  addressOf,
+  fixedMemory,
+  lastErrno,
+  type Libc,
+  setU64,
+} from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/errno.ts";
 import {
   IORING_OP,
@@ -32,14 +38,13 @@ import {
   SQE,
   type UringCalls,
 } from "../ffi/uring.ts";
-import { setU64 } from "./ring.ts";
 import {
   ENTER_ATTEMPTS_MAX,
   errnoName,
   mapRings,
   type Rings,
 } from "./uring_rings.ts";
-import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
+import { type CompletionWake, PoolWake, type WakeName } from "./ring/wake.ts";
 
 const O_CLOEXEC = 0o2000000;
 /** `off` of a write to a pipe: the file has no position. */

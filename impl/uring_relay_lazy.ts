@@ -14,7 +14,7 @@
 
 import type { Libc } from "../ffi/libc.ts";
 import type { UringCalls } from "../ffi/uring.ts";
-import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
+import { type CompletionWake, PoolWake, type WakeName } from "./ring/wake.ts";
 
 /** How many wakes the pool serves before the relay is loaded. */
 const POOL_WAKES_FIRST = 16;

@@ -23,6 +23,7 @@ import {
   unavailabilityOf,
   unavailableError,
 } from "../impl/select.ts";
+import { type QueueTuning, tuningWith } from "../impl/tuning.ts";
 import { requireAccess } from "./permissions.ts";
 import { Semaphore } from "../impl/shared/semaphore.ts";
 import { checkPositive } from "./validate.ts";
@@ -49,6 +50,12 @@ export interface ContextOptions {
    * they never fail. Default {@linkcode DEFAULT_MAX_REQUESTS}.
    */
   maxRequests?: number;
+  /**
+   * How the kernel-queue backends (`uring`, `linux`) of this context pace and
+   * shape their work; each knob left out keeps its default
+   * (`DEFAULT_TUNING`). The other backends ignore it.
+   */
+  tuning?: Partial<QueueTuning>;
 }
 
 /**
@@ -145,6 +152,8 @@ export function contextAccess(context: Context): ContextAccess {
 export class Context implements AsyncDisposable {
   /** The most requests in flight at once. */
   readonly maxRequests: number;
+  /** How this context's kernel queues work ({@linkcode ContextOptions.tuning}). */
+  readonly tuning: QueueTuning;
   /** The backend asked for, if one was. */
   readonly #first: BackendName | undefined;
   readonly #backends = new Map<BackendName, Backend>();
@@ -165,7 +174,9 @@ export class Context implements AsyncDisposable {
    * (descriptors or memory running out: the message says it is temporary, and
    * a context made later tries again).
    * @throws {TypeError} for an unknown backend name.
-   * @throws {RangeError} for a `maxRequests` below 1.
+   * @throws {RangeError} for a `maxRequests` below 1, or a tuning value out
+   * of range.
+   * @throws {TypeError} for an unknown tuning name or a value of the wrong type.
    */
   constructor(options: ContextOptions = {}) {
     const { backend, maxRequests = DEFAULT_MAX_REQUESTS } = options;
@@ -177,6 +188,7 @@ export class Context implements AsyncDisposable {
       );
     }
     this.maxRequests = checkPositive("maxRequests", maxRequests);
+    this.tuning = tuningWith(options.tuning);
     this.#requests = new Semaphore(this.maxRequests);
     if (backend !== undefined) {
       const unavailable = knownUnavailability(backend);
@@ -284,7 +296,7 @@ export class Context implements AsyncDisposable {
   #backendFor(provider: BackendProvider): Backend {
     let backend = this.#backends.get(provider.name);
     if (backend === undefined) {
-      backend = provider.create();
+      backend = provider.create(this.tuning);
       this.#backends.set(provider.name, backend);
     }
     return backend;

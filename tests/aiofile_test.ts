@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { AIOFile, createContext, Writer } from "../mod.ts";
-import { INLINE_WRITE_MAX } from "../impl/ring.ts";
+import { DEFAULT_TUNING } from "../impl/tuning.ts";
 import { backendTest } from "./backends.ts";
 
 const encoder = new TextEncoder();
@@ -909,7 +909,7 @@ backendTest(
     await using context = createContext({ backend, maxRequests: 1 });
     const path = `${dir}/mine.bin`;
     await using afp = await AIOFile.open(path, "w+b", { context });
-    const large = INLINE_WRITE_MAX + 4096;
+    const large = DEFAULT_TUNING.inlineWriteMax + 4096;
     const buffer = new Uint8Array(large);
     const expected = new Uint8Array(4 * 4096 + large);
     const calls: [number, () => Promise<number>][] = [];

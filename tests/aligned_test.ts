@@ -11,7 +11,7 @@ import {
   AlignedBuffers,
   POOLED_BYTES_MAX,
   POOLED_LENGTH_MAX,
-} from "../impl/aligned.ts";
+} from "../impl/ring/policies/aligned_buffers.ts";
 
 /** Made-up addresses: every new buffer starts 8 bytes past a 4 KiB boundary. */
 function fakeAddresses(): (buffer: Uint8Array) => bigint {

@@ -15,7 +15,7 @@ import {
   type OpenTarget,
 } from "../impl/backend.ts";
 import { DenoBackend } from "../impl/deno.ts";
-import { RingBackend } from "../impl/ring.ts";
+import { RingBackend } from "../impl/ring/engine.ts";
 import { ThreadBackend } from "../impl/thread.ts";
 import { openFlags, parseMode } from "../src/mode.ts";
 import { unavailableReason } from "../impl/providers.ts";

@@ -16,7 +16,7 @@ import {
 import type { BackendFile, OpenTarget } from "../impl/backend.ts";
 import { DenoBackend } from "../impl/deno.ts";
 import { ThreadBackend } from "../impl/thread.ts";
-import { RingBackend } from "../impl/ring.ts";
+import { RingBackend } from "../impl/ring/engine.ts";
 import { availableBackends, unavailableReason } from "../impl/providers.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
 import { backendTest, withTempDir } from "./backends.ts";

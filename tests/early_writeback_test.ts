@@ -1,11 +1,14 @@
 /**
- * Early writeback: the bookkeeping (impl/early_writeback.ts) and its use by the
+ * Early writeback: the bookkeeping (impl/ring/policies/early_writeback.ts) and its use by the
  * native backends.
  */
 
 import assert from "node:assert/strict";
-import { EarlyWriteback, WRITEBACK_STEP } from "../impl/early_writeback.ts";
-import type { FileRange } from "../impl/preallocation.ts";
+import {
+  EarlyWriteback,
+  WRITEBACK_STEP,
+} from "../impl/ring/policies/early_writeback.ts";
+import type { FileRange } from "../impl/ring/policies/preallocation.ts";
 import { ThreadFile } from "../impl/thread.ts";
 import { AIOFile, Writer } from "../mod.ts";
 import { backendTest } from "./backends.ts";

@@ -14,16 +14,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { AIOFile, createContext, Writer } from "../mod.ts";
 import { LinuxBackend, linuxProvider } from "../impl/linux.ts";
-import { SLOTS } from "../impl/ring.ts";
 import { type Backend, CannotServe } from "../impl/backend.ts";
 import { UringBackend, uringProvider } from "../impl/uring.ts";
 import type { UringCalls } from "../ffi/uring.ts";
 import { ThreadFile } from "../impl/thread.ts";
-import {
-  DIRECT_SUBMIT_EVERY,
-  INLINE_WRITE_MAX,
-  YIELD_EVERY_MS,
-} from "../impl/ring.ts";
+import { DEFAULT_TUNING } from "../impl/tuning.ts";
 import { availableBackends, unavailableReason } from "../impl/providers.ts";
 import { ERRNO } from "../ffi/errno.ts";
 import { libcPaths, loadLibc } from "../ffi/libc.ts";
@@ -33,7 +28,13 @@ import { report, runFixture, type RunResult, show } from "./subprocess.ts";
 import { backendTest, isExt4, readOnly, withTempDir } from "./backends.ts";
 
 const LINUX = { only: ["linux"] } as const;
-/** The kernel-queue backends, which share impl/ring.ts. */
+/** The kernel-queue backends, which share impl/ring/. */
+const {
+  slots: SLOTS,
+  directSubmitEvery: DIRECT_SUBMIT_EVERY,
+  inlineWriteMax: INLINE_WRITE_MAX,
+  yieldEveryMs: YIELD_EVERY_MS,
+} = DEFAULT_TUNING;
 const QUEUES = { only: ["uring", "linux"] } as const;
 const POSIX_FADV_RANDOM = 1;
 const POSIX_FADV_DONTNEED = 4;

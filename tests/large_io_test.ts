@@ -18,7 +18,7 @@ import { MAX_REQUEST_BYTES } from "../impl/backend.ts";
 import { fileAccess } from "../src/aiofile.ts";
 import { linuxProvider } from "../impl/linux.ts";
 import { uringProvider } from "../impl/uring.ts";
-import type { RingBackend } from "../impl/ring.ts";
+import type { RingBackend } from "../impl/ring/engine.ts";
 import { backendTest, readOnly, wrapBackendFiles } from "./backends.ts";
 
 const GiB = 2 ** 30;

@@ -71,7 +71,7 @@ Deno.test("the import scan finds static, re-exported and dynamic imports", () =>
   assert.ok(importsOf("src/aiofile.ts").includes("impl/backend.ts"));
   assert.ok(importsOf("mod.ts").includes("impl/shared/errors.ts"));
   assert.ok(importsOf("impl/select.ts").includes("impl/uring.ts"));
-  assert.ok(importsOf("impl/ring.ts").includes("ffi/errno.ts"));
+  assert.ok(importsOf("impl/ring/engine.ts").includes("ffi/errno.ts"));
 });
 
 Deno.test("ffi/ imports only ffi/", () => {

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { MicrotaskBudget } from "../impl/microtask_budget.ts";
+import { MicrotaskBudget } from "../impl/ring/microtask_budget.ts";
 
 function spin(ms: number): void {
   const start = performance.now();

@@ -1,5 +1,5 @@
 /**
- * Speculative preallocation: the bookkeeping (impl/preallocation.ts) and what
+ * Speculative preallocation: the bookkeeping (impl/ring/policies/preallocation.ts) and what
  * it does to files on ext4 through the native backends.
  */
 
@@ -9,7 +9,7 @@ import {
   PREALLOCATE_AFTER,
   PREALLOCATE_STEP_MAX,
   Preallocation,
-} from "../impl/preallocation.ts";
+} from "../impl/ring/policies/preallocation.ts";
 import { AIOFile, Writer } from "../mod.ts";
 import { backendTest, isExt4 } from "./backends.ts";
 

@@ -1,6 +1,6 @@
 /**
- * What a kernel queue (impl/ring.ts) does when its wake fires with many
- * completions ready (`WAKE_REAP_FIRST`): it reaps a few, lets their callers
+ * What a kernel queue (impl/ring/engine.ts) does when its wake fires with
+ * many completions ready (`wakeReapFirst`): it reaps a few, lets their callers
  * make their next requests, submits those, and reaps the rest with that
  * submission, so that the device gets work again early; when the callers make
  * no request, the rest are reaped a macrotask later.
@@ -12,8 +12,10 @@
  */
 
 import assert from "node:assert/strict";
-import { RingBackend, type RingFile, WAKE_REAP_FIRST } from "../impl/ring.ts";
-import type { CompletionWake } from "../impl/wake.ts";
+import { RingBackend } from "../impl/ring/engine.ts";
+import type { RingFile } from "../impl/ring/ring_file.ts";
+import type { CompletionWake } from "../impl/ring/wake.ts";
+import { DEFAULT_TUNING } from "../impl/tuning.ts";
 import { type Libc, loadLibc } from "../ffi/libc.ts";
 import { readOnly, withTempDir } from "./backends.ts";
 
@@ -60,7 +62,7 @@ class InMemoryQueue extends RingBackend {
   #fire: (() => void) | undefined;
 
   constructor() {
-    super(FAKE_LIBC);
+    super(FAKE_LIBC, DEFAULT_TUNING);
   }
 
   /** Completes every request in the kernel; the wake is not fired. */
@@ -148,7 +150,16 @@ async function withQueue(
       try {
         await use(
           queue,
-          () => queue.submit(file as RingFile, "fsync", undefined, 0, false),
+          () =>
+            queue.submit({
+              op: "fsync",
+              fd: (file as RingFile).fd,
+              buffer: undefined,
+              offset: 0,
+              nowait: false,
+              path,
+              alignment: 1,
+            }),
         );
       } finally {
         await file.close();
@@ -164,6 +175,7 @@ async function withQueue(
 /** Lets queued microtasks and one macrotask run. */
 const macrotask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+const WAKE_REAP_FIRST = DEFAULT_TUNING.wakeReapFirst;
 const BATCH = 3 * WAKE_REAP_FIRST;
 
 Deno.test("at a wake, the first completions' callers reach the kernel before the rest are reaped", async () => {

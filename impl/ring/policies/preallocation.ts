@@ -26,6 +26,8 @@
  * @module
  */
 
+import type { FilePolicy, WriteStep } from "./policy.ts";
+
 /** A run of sequential writes gets blocks reserved once it is this long. */
 export const PREALLOCATE_AFTER = 2 ** 20;
 
@@ -115,5 +117,56 @@ export class Preallocation {
   /** True once anything was reserved past what was written. */
   get reserved(): boolean {
     return this.#reservedEnd > this.#writtenEnd;
+  }
+}
+
+/**
+ * The preallocation policy of one file: reserves ahead of its sequential
+ * writes, and cuts it to its own size when it closes with blocks reserved
+ * past its end (both calls made back to back; the file's contents do not
+ * depend on it, so a failure is ignored).
+ */
+export class PreallocationPolicy implements FilePolicy {
+  readonly #preallocation: Preallocation;
+  readonly #sizeNow: () => number;
+  readonly #truncateNow: (length: number) => void;
+
+  /**
+   * @param reserve Reserves a range (`fallocate` keeping the size); false when
+   * the file system refuses.
+   * @param sizeNow The file's size, now.
+   * @param truncateNow Cuts the file, now.
+   */
+  constructor(
+    reserve: (range: FileRange) => boolean,
+    sizeNow: () => number,
+    truncateNow: (length: number) => void,
+  ) {
+    this.#preallocation = new Preallocation(reserve);
+    this.#sizeNow = sizeNow;
+    this.#truncateNow = truncateNow;
+  }
+
+  write(data: Uint8Array, offset: number, next: WriteStep): Promise<number> {
+    this.#preallocation.beforeWrite(offset, data.length);
+    return next(data, offset).then((n) => {
+      this.#preallocation.wrote(offset, n);
+      return n;
+    });
+  }
+
+  truncated(length: number): void {
+    this.#preallocation.truncated(length);
+  }
+
+  close(): void {
+    if (!this.#preallocation.reserved) return;
+    let size: number;
+    try {
+      size = this.#sizeNow();
+    } catch {
+      return;
+    }
+    if (this.#preallocation.shouldTrim(size)) this.#truncateNow(size);
   }
 }

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { trackForeignCall } from "./pending.ts";
+import { trackForeignCall } from "../pending.ts";
 
 /** How many pool round trips serve before `node:timers` is loaded. */
 const HOPS_BEFORE_IMMEDIATE = 64;

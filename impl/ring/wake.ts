@@ -14,8 +14,8 @@
  * @module
  */
 
-import { fixedMemory, type Libc } from "../ffi/libc.ts";
-import { trackForeignCall } from "./pending.ts";
+import { fixedMemory, type Libc } from "../../ffi/libc.ts";
+import { trackForeignCall } from "../pending.ts";
 
 /** Names the mechanism, for diagnostics and tests. */
 export type WakeName = "pool" | "relay";

@@ -30,6 +30,7 @@
  */
 
 import type { FileRange } from "./preallocation.ts";
+import type { FilePolicy, WriteStep } from "./policy.ts";
 
 /** A sequential run starts the writeback of each this many bytes it writes. */
 export const WRITEBACK_STEP = 2 * 2 ** 20;
@@ -120,5 +121,34 @@ export class EarlyWriteback {
   async stop(): Promise<void> {
     this.#stopped = true;
     while (this.#running !== undefined) await this.#running;
+  }
+}
+
+/**
+ * The early-writeback policy of one file: each write is counted in call order
+ * (after it is done on this thread, or as it is queued: queued writes may
+ * complete out of order), and the file's close waits for the call in flight,
+ * which still uses its descriptor.
+ */
+export class EarlyWritebackPolicy implements FilePolicy {
+  readonly #writeback: EarlyWriteback;
+
+  /** @param start Starts the writeback of a range (see {@linkcode EarlyWriteback}). */
+  constructor(start: (range: FileRange) => Promise<boolean> | undefined) {
+    this.#writeback = new EarlyWriteback(start);
+  }
+
+  write(data: Uint8Array, offset: number, next: WriteStep): Promise<number> {
+    const writing = next(data, offset);
+    this.#writeback.wrote(offset, data.length);
+    return writing;
+  }
+
+  truncated(length: number): void {
+    this.#writeback.truncated(length);
+  }
+
+  close(): Promise<void> {
+    return this.#writeback.stop();
   }
 }
