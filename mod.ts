@@ -9,22 +9,39 @@
  * @example Positional I/O with `AIOFile`
  * ```ts
  * import { AIOFile } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * const path = await Deno.makeTempFile();
  * await using afp = await AIOFile.open(path, "w+");
  * await afp.write("Hello ");
  * await afp.write("world", 6);
- * console.log(await afp.read()); // "Hello world"
- * console.log(afp.backend); // "uring" with --allow-ffi on Linux, "deno" without
+ * assert.equal(await afp.read(), "Hello world");
+ * // The best backend allowed: "uring" with --allow-ffi on Linux (or "linux"
+ * // or "thread", as the machine permits), "deno" without.
+ * console.log(afp.backend);
+ * ```
+ *
+ * @example A file-like object with a position
+ * ```ts
+ * import { asyncOpen } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+");
+ * await afp.write("first\nsecond\n");
+ * afp.seek(0);
+ * assert.equal(await afp.readLine(), "first\n");
+ * assert.equal(afp.tell(), 6);
  * ```
  *
  * @example Choosing a backend
  * ```ts
  * import { AIOFile, createContext } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * await using context = createContext({ backend: "deno", maxRequests: 16 });
  * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+b", { context });
  * await afp.write(new Uint8Array([1, 2, 3]));
+ * assert.equal(afp.backend, "deno");
  * ```
  *
  * @module

@@ -11,11 +11,14 @@ import type { QueueTuning } from "./tuning.ts";
 /**
  * The name of a backend.
  *
- * @example
+ * @example The backend of an open file
  * ```ts
- * import { type BackendName, defaultContext } from "@aiofile/aiofile";
- * const first: BackendName = defaultContext().backend;
- * console.log(first);
+ * import { AIOFile, type BackendName } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * await using afp = await AIOFile.open(await Deno.makeTempFile(), "r");
+ * const name: BackendName = afp.backend!;
+ * assert.ok(["uring", "linux", "thread", "deno"].includes(name));
  * ```
  */
 export type BackendName = "uring" | "linux" | "thread" | "deno";

@@ -62,12 +62,13 @@ export interface QueueTuning {
 /**
  * The default {@linkcode QueueTuning}.
  *
- * @example
+ * @example The defaults, frozen
  * ```ts
  * import { DEFAULT_TUNING } from "@aiofile/aiofile";
  * import assert from "node:assert/strict";
  *
  * assert.equal(DEFAULT_TUNING.slots, 128);
+ * assert.ok(Object.isFrozen(DEFAULT_TUNING));
  * ```
  */
 export const DEFAULT_TUNING: QueueTuning = Object.freeze({

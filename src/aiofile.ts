@@ -27,12 +27,19 @@ import {
  * The data type of a mode: `Uint8Array` for binary modes (with `b`), `string`
  * for text modes, either when the mode is not a literal.
  *
- * @example
+ * @example The data type follows the mode
  * ```ts
- * import type { DataOf } from "@aiofile/aiofile";
- * const bytes: DataOf<"rb"> = new Uint8Array(4);
- * const text: DataOf<"w+"> = "hello";
- * console.log(bytes.length, text.length);
+ * import { AIOFile, type DataOf } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "hi");
+ * await using binary = await AIOFile.open(path, "rb");
+ * const bytes: DataOf<"rb"> = await binary.read();
+ * assert.deepEqual(bytes, new Uint8Array([0x68, 0x69]));
+ * await using text = await AIOFile.open(path, "r");
+ * const string: DataOf<"r"> = await text.read();
+ * assert.equal(string, "hi");
  * ```
  */
 export type DataOf<M extends string> = string extends M ? string | Uint8Array
@@ -42,12 +49,16 @@ export type DataOf<M extends string> = string extends M ? string | Uint8Array
 /**
  * Options for {@linkcode AIOFile}.
  *
- * @example
+ * @example Text in UTF-16LE
  * ```ts
  * import { AIOFile, type AIOFileOptions } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
  * const options: AIOFileOptions = { encoding: "utf-16le" };
  * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+", options);
- * console.log(await afp.write("hi")); // 4 bytes
+ * assert.equal(await afp.write("hi"), 4); // two bytes a character
+ * assert.equal(await afp.read(), "hi");
+ * assert.equal(afp.encoding, "utf-16le");
  * ```
  */
 export interface AIOFileOptions {
@@ -101,6 +112,7 @@ function pathOf(file: string | URL): string {
  * @example Write at offsets concurrently, then read back
  * ```ts
  * import { AIOFile } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * const path = await Deno.makeTempFile();
  * await using afp = await AIOFile.open(path, "w+");
@@ -109,55 +121,35 @@ function pathOf(file: string | URL): string {
  *   Array.from({ length: 10 }, (_, i) => afp.write(line, i * line.length)),
  * );
  * await afp.fsync();
- * console.log((await afp.read(line.length * 10)) === line.repeat(10)); // true
+ * assert.equal(await afp.read(line.length * 10), line.repeat(10));
  * ```
  *
  * @example Without `await using`
  * ```ts
  * import { AIOFile } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * const afp = new AIOFile(await Deno.makeTempFile(), "w+b");
  * await afp.open();
  * await afp.write(new Uint8Array([1, 2, 3]), 0);
- * console.log(await afp.read(2, 1)); // Uint8Array(2) [ 2, 3 ]
- * await afp.close();
- * ```
- */
-/**
- * A file for positional asynchronous I/O. There is no file pointer: every read
- * and write names its offset, so any number of them may be in flight on one file
- * at once, each behaving as `pread(2)`/`pwrite(2)` would.
- *
- * The type parameter is the mode literal: `AIOFile<"rb">` reads and writes
- * `Uint8Array`, `AIOFile<"r">` reads and writes `string`.
- *
- * @example Write at offsets concurrently, then read back
- * ```ts
- * import { AIOFile } from "@aiofile/aiofile";
- *
- * const path = await Deno.makeTempFile();
- * await using afp = await AIOFile.open(path, "w+");
- * const line = "Hello world\n";
- * await Promise.all(
- *   Array.from({ length: 10 }, (_, i) => afp.write(line, i * line.length)),
- * );
- * await afp.fsync();
- * console.log((await afp.read(line.length * 10)) === line.repeat(10)); // true
- * ```
- *
- * @example Without `await using`
- * ```ts
- * import { AIOFile } from "@aiofile/aiofile";
- *
- * const afp = new AIOFile(await Deno.makeTempFile(), "w+b");
- * await afp.open();
- * await afp.write(new Uint8Array([1, 2, 3]), 0);
- * console.log(await afp.read(2, 1)); // Uint8Array(2) [ 2, 3 ]
+ * assert.deepEqual(await afp.read(2, 1), new Uint8Array([2, 3]));
  * await afp.close();
  * ```
  */
 export class AIOFile<M extends string = "r"> implements AsyncDisposable {
-  /** The path (or `<Deno.FsFile>` for a file handle passed in). */
+  /**
+   * The path (or `<Deno.FsFile>` for a file handle passed in).
+   *
+   * @example A path, from a `file:` URL too
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const dir = await Deno.makeTempDir();
+   * const afp = new AIOFile(new URL(`file://${dir}/my%20notes.txt`), "w");
+   * assert.equal(afp.name, `${dir}/my notes.txt`);
+   * ```
+   */
   readonly name: string;
   /** The parsed mode. */
   readonly mode: FileMode;
@@ -220,11 +212,15 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   /**
    * Makes and opens a file in one step.
    *
-   * @example
+   * @example Open a file in one step
    * ```ts
    * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
    * await using afp = await AIOFile.open(await Deno.makeTempFile(), "r+b");
-   * console.log(afp.backend);
+   * assert.equal(afp.closed, false);
+   * assert.equal(afp.mode.binary, true);
+   * await assert.rejects(AIOFile.open("/no/such/file"), Deno.errors.NotFound);
    * ```
    */
   static open<M extends string = "r">(
@@ -239,12 +235,43 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     }
   }
 
-  /** True before {@linkcode open} has finished, and after {@linkcode close}. */
+  /**
+   * True before {@linkcode open} has finished, and after {@linkcode close}.
+   *
+   * @example Closed before open and after close
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const afp = new AIOFile(await Deno.makeTempFile(), "r");
+   * assert.equal(afp.closed, true);
+   * await afp.open();
+   * assert.equal(afp.closed, false);
+   * await afp.close();
+   * assert.equal(afp.closed, true);
+   * ```
+   */
   get closed(): boolean {
     return this.#state !== "open";
   }
 
-  /** The backend serving this file (`"uring"`, `"linux"`, `"thread"`, `"deno"`), once open. */
+  /**
+   * The backend serving this file (`"uring"`, `"linux"`, `"thread"`,
+   * `"deno"`), once open.
+   *
+   * @example The backend the context chose
+   * ```ts
+   * import { AIOFile, createContext } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using context = createContext({ backend: "deno" });
+   * const afp = new AIOFile(await Deno.makeTempFile(), "r", { context });
+   * assert.equal(afp.backend, undefined); // not open yet
+   * await afp.open();
+   * assert.equal(afp.backend, "deno");
+   * await afp.close();
+   * ```
+   */
   get backend(): BackendName | undefined {
     return this.#backend;
   }
@@ -256,7 +283,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * write must name that position as its offset (`Deno.errors.NotSupported`
    * otherwise). True for every other file, and before open.
    *
-   * @example
+   * @example A regular file can seek
    * ```ts
    * import { AIOFile } from "@aiofile/aiofile";
    * import assert from "node:assert/strict";
@@ -272,6 +299,19 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   /**
    * Opens the file. Calling it again while open or opening returns the same
    * promise; after {@linkcode close} it rejects with `Deno.errors.BadResource`.
+   *
+   * @example Describe, then open
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const afp = new AIOFile(await Deno.makeTempFile(), "r");
+   * const opening = afp.open();
+   * assert.equal(afp.open(), opening); // opened once
+   * assert.equal(await opening, afp);
+   * await afp.close();
+   * await assert.rejects(afp.open(), Deno.errors.BadResource);
+   * ```
    */
   open(): Promise<this> {
     if (this.#state === "closing" || this.#state === "closed") {
@@ -337,7 +377,22 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     });
   }
 
-  /** Like {@linkcode read}, always resolving to bytes, in text modes too. */
+  /**
+   * Like {@linkcode read}, always resolving to bytes, in text modes too.
+   *
+   * @example Bytes of a text file
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "héllo");
+   * await using afp = await AIOFile.open(path, "r");
+   * const bytes = await afp.readBytes(2, 1); // "é"
+   * assert.deepEqual(bytes, new Uint8Array([0xc3, 0xa9]));
+   * await assert.rejects(afp.read(1, 1), TypeError); // text: half a character
+   * ```
+   */
   readBytes(size = -1, offset = 0): Promise<Uint8Array> {
     return this.#with(() => {
       checkSize("size", size);
@@ -390,6 +445,29 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * Writes `data` (a `string` in text modes, a `Uint8Array` in binary modes) at
    * `offset`, looping until every byte is written; resolves to the number of bytes
    * written. In append modes every write lands at the end of the file.
+   *
+   * @example Write at offsets, in any order
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+");
+   * assert.equal(await afp.write("world", 6), 5);
+   * assert.equal(await afp.write("Hello "), 6); // offset 0
+   * assert.equal(await afp.read(), "Hello world");
+   * ```
+   *
+   * @example Append, whatever the offset
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "one\n");
+   * await using afp = await AIOFile.open(path, "a");
+   * await afp.write("two\n"); // offset 0, yet it lands at the end
+   * assert.equal(await Deno.readTextFile(path), "one\ntwo\n");
+   * ```
    */
   write(data: DataOf<M>, offset = 0): Promise<number> {
     let bytes: Uint8Array;
@@ -401,7 +479,21 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     }, (io) => io.write(bytes, offset, owned));
   }
 
-  /** Like {@linkcode write}, taking bytes in any mode. */
+  /**
+   * Like {@linkcode write}, taking bytes in any mode.
+   *
+   * @example Bytes into a text file
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+");
+   * const bom = new Uint8Array([0xef, 0xbb, 0xbf]);
+   * assert.equal(await afp.writeBytes(bom), 3);
+   * await afp.write("text", 3);
+   * assert.equal(await afp.read(-1, 3), "text");
+   * ```
+   */
   writeBytes(bytes: Uint8Array, offset = 0): Promise<number> {
     let data: Uint8Array;
     return this.#with(() => {
@@ -414,6 +506,19 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   /**
    * Flushes data and metadata to the device (`fsync(2)`), after the writes
    * issued before it have landed.
+   *
+   * @example Make a write durable
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await using afp = await AIOFile.open(path, "w");
+   * const written = afp.write("saved"); // not awaited: fsync waits for it
+   * await afp.fsync();
+   * assert.equal(await Deno.readTextFile(path), "saved");
+   * assert.equal(await written, 5);
+   * ```
    */
   fsync(): Promise<void> {
     return this.#with(undefined, (io) => io.sync(false));
@@ -422,12 +527,40 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
   /**
    * Flushes data, and the metadata needed to read it, to the device
    * (`fdatasync(2)`), after the writes issued before it have landed.
+   *
+   * @example Make data durable
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await using afp = await AIOFile.open(path, "wb");
+   * await afp.write(new Uint8Array(4096).fill(1));
+   * await afp.fdsync(); // the size is part of what it saves
+   * assert.equal((await Deno.stat(path)).size, 4096);
+   * ```
    */
   fdsync(): Promise<void> {
     return this.#with(undefined, (io) => io.sync(true));
   }
 
-  /** Sets the file's length (`ftruncate(2)`); default 0. */
+  /**
+   * Sets the file's length (`ftruncate(2)`); default 0.
+   *
+   * @example Cut a file short, then empty it
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "Hello world");
+   * await using afp = await AIOFile.open(path, "r+");
+   * await afp.truncate(5);
+   * assert.equal(await afp.read(), "Hello");
+   * await afp.truncate();
+   * assert.equal(await afp.size(), 0);
+   * ```
+   */
   truncate(length = 0): Promise<void> {
     return this.#with(() => {
       checkNonNegative("length", length);
@@ -435,7 +568,20 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     }, (io) => io.truncate(length));
   }
 
-  /** The file's current size in bytes. */
+  /**
+   * The file's current size in bytes.
+   *
+   * @example A write past the end grows the file
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+b");
+   * assert.equal(await afp.size(), 0);
+   * await afp.write(new Uint8Array(100), 1000);
+   * assert.equal(await afp.size(), 1100);
+   * ```
+   */
   size(): Promise<number> {
     return this.#with(undefined, (io) => io.size());
   }
@@ -469,6 +615,20 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * special files that cannot be synced), then releases
    * the descriptor. Idempotent. If the sync fails, the descriptor is released all
    * the same and `close()` rejects with the sync's error.
+   *
+   * @example Close, then nothing more
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * const afp = await AIOFile.open(path, "w");
+   * await afp.write("done");
+   * await afp.close();
+   * await afp.close(); // idempotent
+   * await assert.rejects(afp.write("more"), Deno.errors.BadResource);
+   * assert.equal(await Deno.readTextFile(path), "done");
+   * ```
    */
   close(): Promise<void> {
     if (this.#closing === undefined) {
@@ -493,7 +653,22 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
     return this.#closing;
   }
 
-  /** Closes the file: `await using afp = await AIOFile.open(...)`. */
+  /**
+   * Closes the file: `await using afp = await AIOFile.open(...)`.
+   *
+   * @example Closed at the end of the block
+   * ```ts
+   * import { AIOFile } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * let file: AIOFile<"w">;
+   * {
+   *   await using afp = await AIOFile.open(await Deno.makeTempFile(), "w");
+   *   file = afp;
+   * }
+   * assert.equal(file.closed, true);
+   * ```
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

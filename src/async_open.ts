@@ -13,12 +13,19 @@ import { textLayout } from "./text_layout.ts";
  * (with `b`), {@linkcode TextFileWrapper} for text modes, either when the mode is
  * not a literal.
  *
- * @example
+ * @example The wrapper follows the mode
  * ```ts
- * import { asyncOpen, type FileWrapperOf } from "@aiofile/aiofile";
- * const afp: FileWrapperOf<"rb"> = await asyncOpen(await Deno.makeTempFile(), "rb");
- * console.log(await afp.read()); // Uint8Array(0) []
- * await afp.close();
+ * import {
+ *   asyncOpen,
+ *   BinaryFileWrapper,
+ *   type FileWrapperOf,
+ * } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await using afp: FileWrapperOf<"rb"> = await asyncOpen(path, "rb");
+ * assert.ok(afp instanceof BinaryFileWrapper);
+ * assert.deepEqual(await afp.read(), new Uint8Array(0));
  * ```
  */
 export type FileWrapperOf<M extends string> = string extends M
@@ -43,22 +50,39 @@ export type FileWrapperOf<M extends string> = string extends M
  * @example Write, seek, read
  * ```ts
  * import { asyncOpen } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+");
  * await afp.write("Hello ");
  * await afp.write("world");
  * afp.seek(0);
- * console.log(await afp.read()); // "Hello world"
+ * assert.equal(await afp.read(), "Hello world");
  * ```
  *
  * @example Lines of a file
  * ```ts
  * import { asyncOpen } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "first\nsecond\n");
  * await using afp = await asyncOpen(path);
- * for await (const line of afp) console.log(line.trimEnd());
+ * const lines = [];
+ * for await (const line of afp) lines.push(line);
+ * assert.deepEqual(lines, ["first\n", "second\n"]);
+ * ```
+ *
+ * @example Append from the end
+ * ```ts
+ * import { asyncOpen } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "log\n");
+ * await using afp = await asyncOpen(path, "a");
+ * assert.equal(afp.tell(), 4); // the position starts at the end
+ * await afp.write("more\n");
+ * assert.equal(await Deno.readTextFile(path), "log\nmore\n");
  * ```
  */
 export async function asyncOpen<M extends string = "r">(

@@ -31,11 +31,15 @@ import { checkPositive } from "./validate.ts";
 /**
  * Options for {@linkcode createContext}.
  *
- * @example
+ * @example A context of the `deno` backend, 32 requests at a time
  * ```ts
  * import { createContext, type ContextOptions } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
  * const options: ContextOptions = { backend: "deno", maxRequests: 32 };
  * await using context = createContext(options);
+ * assert.equal(context.backend, "deno");
+ * assert.equal(context.maxRequests, 32);
  * ```
  */
 export interface ContextOptions {
@@ -61,11 +65,14 @@ export interface ContextOptions {
 /**
  * The default bound on requests in flight per context.
  *
- * @example
+ * @example The bound of a context made without one
  * ```ts
  * import { createContext, DEFAULT_MAX_REQUESTS } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
  * await using context = createContext();
- * console.log(context.maxRequests === DEFAULT_MAX_REQUESTS); // true
+ * assert.equal(context.maxRequests, DEFAULT_MAX_REQUESTS);
+ * assert.equal(DEFAULT_MAX_REQUESTS, 128);
  * ```
  */
 export const DEFAULT_MAX_REQUESTS = 128;
@@ -128,16 +135,18 @@ export function contextAccess(context: Context): ContextAccess {
  * @example Use an explicit context for a group of files
  * ```ts
  * import { AIOFile, createContext } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * await using context = createContext({ backend: "deno", maxRequests: 8 });
  * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w+", { context });
  * await afp.write("hello");
- * console.log(afp.backend); // "deno"
+ * assert.equal(afp.backend, "deno");
  * ```
  *
  * @example In a Worker: everything is closed before the answer is posted
  * ```ts
  * import { AIOFile, createContext } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * async function work(path: string): Promise<number> {
  *   await using context = createContext();
@@ -146,11 +155,26 @@ export function contextAccess(context: Context): ContextAccess {
  * } // the file, then the context, are closed here
  *
  * // In the worker: self.onmessage = async (e) => self.postMessage(await work(e.data));
- * console.log(await work(await Deno.makeTempFile())); // 19
+ * assert.equal(await work(await Deno.makeTempFile()), 19);
  * ```
  */
 export class Context implements AsyncDisposable {
-  /** The most requests in flight at once. */
+  /**
+   * The most requests in flight at once.
+   *
+   * @example More requests wait their turn; none fails
+   * ```ts
+   * import { AIOFile, createContext } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using context = createContext({ maxRequests: 2 });
+   * assert.equal(context.maxRequests, 2);
+   * const path = await Deno.makeTempFile();
+   * await using afp = await AIOFile.open(path, "w+", { context });
+   * const writes = ["a", "b", "c", "d"].map((s, i) => afp.write(s, i));
+   * assert.deepEqual(await Promise.all(writes), [1, 1, 1, 1]);
+   * ```
+   */
   readonly maxRequests: number;
   /** How this context's kernel queues work ({@linkcode ContextOptions.tuning}). */
   readonly tuning: QueueTuning;
@@ -211,6 +235,17 @@ export class Context implements AsyncDisposable {
    * The backend this context tries first: the one asked for, else the best
    * one not known to be unavailable (an FFI backend is probed when the first
    * file opens, so this may change then).
+   *
+   * @example The backend asked for, or the best one
+   * ```ts
+   * import { createContext } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using deno = createContext({ backend: "deno" });
+   * assert.equal(deno.backend, "deno");
+   * await using best = createContext();
+   * assert.ok(best.backends.includes(best.backend));
+   * ```
    */
   get backend(): BackendName {
     return this.#first ??
@@ -218,17 +253,60 @@ export class Context implements AsyncDisposable {
       "deno";
   }
 
-  /** Every backend this context may use, in the order it tries them. */
+  /**
+   * Every backend this context may use, in the order it tries them.
+   *
+   * @example Every chain ends with `deno`
+   * ```ts
+   * import { createContext } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using deno = createContext({ backend: "deno" });
+   * assert.deepEqual(deno.backends, ["deno"]);
+   * await using best = createContext();
+   * assert.equal(best.backends.at(-1), "deno");
+   * ```
+   */
   get backends(): readonly BackendName[] {
     return backendChain(this.#first);
   }
 
-  /** Operations (opens, reads, writes, syncs, ...) running or waiting for a turn. */
+  /**
+   * Operations (opens, reads, writes, syncs, ...) running or waiting for a turn.
+   *
+   * @example Operations in flight are counted
+   * ```ts
+   * import { AIOFile, createContext } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using context = createContext({ backend: "deno" });
+   * const path = await Deno.makeTempFile();
+   * await using afp = await AIOFile.open(path, "w+", { context });
+   * const size = afp.size();
+   * assert.equal(context.pending, 1);
+   * await size;
+   * assert.equal(context.pending, 0);
+   * ```
+   */
   get pending(): number {
     return this.#inFlight;
   }
 
-  /** Whether {@linkcode close} has been called. */
+  /**
+   * Whether {@linkcode close} has been called.
+   *
+   * @example Closed from the call on
+   * ```ts
+   * import { createContext } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const context = createContext();
+   * assert.equal(context.closed, false);
+   * const closing = context.close();
+   * assert.equal(context.closed, true);
+   * await closing;
+   * ```
+   */
   get closed(): boolean {
     return this.#closing !== undefined;
   }
@@ -264,7 +342,25 @@ export class Context implements AsyncDisposable {
     return this.#closing;
   }
 
-  /** Closes the context: `await using context = createContext()`. */
+  /**
+   * Closes the context: `await using context = createContext()`.
+   *
+   * @example Closed at the end of the block, after its files
+   * ```ts
+   * import { AIOFile, Context, createContext } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * let kept: Context;
+   * {
+   *   await using context = createContext();
+   *   const path = await Deno.makeTempFile();
+   *   await using afp = await AIOFile.open(path, "w", { context });
+   *   await afp.write("data");
+   *   kept = context;
+   * }
+   * assert.equal(kept.closed, true);
+   * ```
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -401,19 +497,25 @@ async function closeUnserved(target: OpenTarget): Promise<void> {
  * @example Serve a group of files with a backend of your choice
  * ```ts
  * import { AIOFile, createContext } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "some text");
  * await using context = createContext({ backend: "deno" });
- * await using afp = await AIOFile.open("/proc/cpuinfo", "r", { context });
- * console.log((await afp.read()).length > 0); // true
+ * await using afp = await AIOFile.open(path, "r", { context });
+ * assert.equal(afp.backend, "deno");
+ * assert.equal(await afp.read(), "some text");
  * ```
  *
  * @example Bound the requests in flight
  * ```ts
  * import { createContext } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * const context = createContext({ maxRequests: 4 });
- * console.log(context.backend);
+ * assert.equal(context.maxRequests, 4);
  * await context.close();
+ * assert.throws(() => createContext({ maxRequests: 0 }), RangeError);
  * ```
  */
 export function createContext(options: ContextOptions = {}): Context {
@@ -430,10 +532,16 @@ let shared: Context | undefined;
  *
  * @throws {TypeError} when `AIOFILE_IMPL` names no backend.
  * @throws {Deno.errors.NotSupported} when it names one that is unavailable here.
- * @example
+ *
+ * @example Files opened without a context share it
  * ```ts
- * import { defaultContext } from "@aiofile/aiofile";
- * console.log(`files go to the ${defaultContext().backend} backend`);
+ * import { AIOFile, defaultContext } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(defaultContext(), defaultContext()); // made once
+ * await using afp = await AIOFile.open(await Deno.makeTempFile(), "r");
+ * assert.ok(defaultContext().backends.includes(afp.backend!));
+ * console.log(`files go to the ${afp.backend} backend`);
  * ```
  */
 export function defaultContext(): Context {

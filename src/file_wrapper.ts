@@ -53,21 +53,38 @@ const READLINE_MAX_READ = 1 << 20;
  *
  * @typeParam D `Uint8Array` for binary files, `string` for text files.
  *
- * @example
+ * @example Operations run in call order
  * ```ts
  * import { asyncOpen, type FileWrapper } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
- * const wrapper: FileWrapper<string, "w+"> = await asyncOpen(await Deno.makeTempFile(), "w+");
- * await wrapper.write("data");
- * console.log(wrapper.tell()); // 4
- * await wrapper.close();
+ * const path = await Deno.makeTempFile();
+ * await using afp: FileWrapper<string, "w+"> = await asyncOpen(path, "w+");
+ * afp.write("Hello "); // not awaited: the read below comes after both writes
+ * afp.write("world");
+ * assert.equal(afp.tell(), 11);
+ * afp.seek(0);
+ * assert.equal(await afp.read(), "Hello world");
  * ```
  */
 export abstract class FileWrapper<
   D extends string | Uint8Array,
   M extends string = string,
 > implements AsyncIterable<D>, AsyncDisposable {
-  /** The underlying positional file, typed by its mode (`AIOFile<"rb">`). */
+  /**
+   * The underlying positional file, typed by its mode (`AIOFile<"rb">`).
+   *
+   * @example Positional reads leave the position alone
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+");
+   * await afp.write("Hello world");
+   * assert.equal(await afp.file.read(5, 6), "world");
+   * assert.equal(afp.tell(), 11);
+   * ```
+   */
   readonly file: AIOFile<M>;
   readonly #serial = new Semaphore(1);
   readonly #writes = new Set<Promise<number>>();
@@ -101,17 +118,55 @@ export abstract class FileWrapper<
     }
   }
 
-  /** The file's name (its path, or `<Deno.FsFile>`). */
+  /**
+   * The file's name (its path, or `<Deno.FsFile>`).
+   *
+   * @example The path it was opened with
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await using afp = await asyncOpen(path);
+   * assert.equal(afp.name, path);
+   * ```
+   */
   get name(): string {
     return this.file.name;
   }
 
-  /** The parsed mode. */
+  /**
+   * The parsed mode.
+   *
+   * @example What the mode allows
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await asyncOpen(await Deno.makeTempFile(), "r+b");
+   * assert.equal(afp.mode.text, "r+b");
+   * assert.equal(afp.mode.writable, true);
+   * assert.equal(afp.mode.binary, true);
+   * ```
+   */
   get mode(): FileMode {
     return this.file.mode;
   }
 
-  /** True once closed. */
+  /**
+   * True once closed.
+   *
+   * @example Open until closed
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const afp = await asyncOpen(await Deno.makeTempFile());
+   * assert.equal(afp.closed, false);
+   * await afp.close();
+   * assert.equal(afp.closed, true);
+   * ```
+   */
   get closed(): boolean {
     return this.file.closed;
   }
@@ -119,6 +174,19 @@ export abstract class FileWrapper<
   /**
    * The position in bytes, after every operation issued so far. While a read is
    * in flight its end is not known yet: this is then the position it started from.
+   *
+   * @example A position in bytes
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+");
+   * await afp.write("héllo"); // 6 bytes in UTF-8
+   * assert.equal(afp.tell(), 6);
+   * afp.seek(0);
+   * assert.equal(await afp.read(2), "hé");
+   * assert.equal(afp.tell(), 3);
+   * ```
    */
   tell(): number {
     return this.#serial.busy ? this.#planned ?? this.#position : this.#position;
@@ -206,6 +274,20 @@ export abstract class FileWrapper<
   /**
    * Reads from the position: `length` bytes in binary mode, `length` characters
    * (code points) in text mode, fewer at the end of the file; all the rest for -1.
+   *
+   * @example Characters in text mode, bytes in binary mode
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "héllo");
+   * await using text = await asyncOpen(path, "r");
+   * assert.equal(await text.read(2), "hé");
+   * assert.equal(await text.read(), "llo");
+   * await using binary = await asyncOpen(path, "rb");
+   * assert.deepEqual(await binary.read(3), new Uint8Array([0x68, 0xc3, 0xa9]));
+   * ```
    */
   read(length = -1): Promise<D> {
     return this.#afterWrites((): Promise<string | Uint8Array> => {
@@ -219,6 +301,19 @@ export abstract class FileWrapper<
   /**
    * Writes at the position and moves it past the data; resolves to the number of
    * bytes written.
+   *
+   * @example One write after another
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await using afp = await asyncOpen(path, "w");
+   * assert.equal(await afp.write("one "), 4);
+   * await afp.write("two");
+   * assert.equal(afp.tell(), 7);
+   * assert.equal(await Deno.readTextFile(path), "one two");
+   * ```
    */
   write(data: D): Promise<number> {
     return this.#write(() => fileAccess(this.file).encode(data));
@@ -229,6 +324,21 @@ export abstract class FileWrapper<
    * including `newline`, or to the end of the file. `size` (characters in text
    * mode, bytes in binary mode; -1 for no limit) cuts the line short; the position
    * ends right after what was returned, so nothing is lost.
+   *
+   * @example Lines, a limit, another separator
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "first line\na;b");
+   * await using afp = await asyncOpen(path);
+   * assert.equal(await afp.readLine(5), "first");
+   * assert.equal(await afp.readLine(), " line\n");
+   * assert.equal(await afp.readLine(-1, ";"), "a;");
+   * assert.equal(await afp.readLine(), "b");
+   * assert.equal(await afp.readLine(), ""); // the end
+   * ```
    */
   readLine(size = -1, newline: string | Uint8Array = "\n"): Promise<D> {
     return this.#afterWrites(() => {
@@ -242,7 +352,25 @@ export abstract class FileWrapper<
     }) as Promise<D>;
   }
 
-  /** The lines from the position on (see {@linkcode LineReader}); the position follows them. */
+  /**
+   * The lines from the position on (see {@linkcode LineReader}); the position
+   * follows them.
+   *
+   * @example Skip a header, then read the rows
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "header\nrow 1\nrow 2\n");
+   * await using afp = await asyncOpen(path);
+   * await afp.readLine();
+   * const rows = [];
+   * for await (const line of afp) rows.push(line);
+   * assert.deepEqual(rows, ["row 1\n", "row 2\n"]);
+   * assert.equal(afp.tell(), 19);
+   * ```
+   */
   [Symbol.asyncIterator](): AsyncIterableIterator<D> {
     if (this.#held !== undefined) {
       // A stream's lines come from what was read of it already: one line at
@@ -256,7 +384,24 @@ export abstract class FileWrapper<
     );
   }
 
-  /** The chunks from the position on (see {@linkcode Reader}); the position follows them. */
+  /**
+   * The chunks from the position on (see {@linkcode Reader}); the position
+   * follows them.
+   *
+   * @example Chunks of 4 bytes
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeFile(path, new Uint8Array(10));
+   * await using afp = await asyncOpen(path, "rb");
+   * const sizes = [];
+   * for await (const chunk of afp.iterChunked(4)) sizes.push(chunk.length);
+   * assert.deepEqual(sizes, [4, 4, 2]);
+   * assert.equal(afp.tell(), 10);
+   * ```
+   */
   iterChunked(
     chunkSize: number = DEFAULT_CHUNK_SIZE,
   ): AsyncIterableIterator<D> {
@@ -292,9 +437,22 @@ export abstract class FileWrapper<
    * of the alignment, as every `O_DIRECT` read must. A default reader gets each
    * read whole, up to 1 MiB, in a buffer of its own.
    *
+   * @example A stream for Web APIs
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "streamed");
+   * await using afp = await asyncOpen(path);
+   * assert.equal(await new Response(afp.readable).text(), "streamed");
+   * assert.equal(afp.closed, false); // the stream leaves the file open
+   * ```
+   *
    * @example Reading into one buffer, over and over
    * ```ts
    * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
    *
    * const path = await Deno.makeTempFile();
    * await Deno.writeFile(path, new Uint8Array(200_000).fill(7));
@@ -308,7 +466,8 @@ export abstract class FileWrapper<
    *   total += value.length;
    *   buffer = value.buffer; // the same memory, given back
    * }
-   * console.log(total, afp.tell()); // 200000 200000
+   * assert.equal(total, 200_000);
+   * assert.equal(afp.tell(), 200_000);
    * ```
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
@@ -352,6 +511,18 @@ export abstract class FileWrapper<
   /**
    * A new stream that writes at the position: bytes in every mode, strings too in
    * text mode. Closing it waits for the writes and leaves the file open.
+   *
+   * @example Pipe a stream into the file
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await using afp = await asyncOpen(path, "w");
+   * await ReadableStream.from(["Hello ", "world"]).pipeTo(afp.writable);
+   * assert.equal(await Deno.readTextFile(path), "Hello world");
+   * assert.equal(afp.closed, false);
+   * ```
    */
   get writable(): WritableStream<D | Uint8Array> {
     return writableTo<D | Uint8Array>((chunk) =>
@@ -367,7 +538,7 @@ export abstract class FileWrapper<
    * What the file system says of the file, as `Deno.stat` reports it (see
    * `AIOFile.stat`), once the operations called before have run.
    *
-   * @example
+   * @example The size after the writes called before
    * ```ts
    * import { asyncOpen } from "@aiofile/aiofile";
    * import assert from "node:assert/strict";
@@ -384,6 +555,18 @@ export abstract class FileWrapper<
   /**
    * Makes the data written so far durable: `fdatasync(2)`, or `fsync(2)` with
    * `syncMetadata`.
+   *
+   * @example Make the writes durable
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await using afp = await asyncOpen(path, "w");
+   * afp.write("durable"); // flush() runs after it
+   * await afp.flush();
+   * assert.equal(await Deno.readTextFile(path), "durable");
+   * ```
    */
   flush(syncMetadata = false): Promise<void> {
     return this.#afterWrites(
@@ -392,13 +575,43 @@ export abstract class FileWrapper<
     );
   }
 
-  /** Waits for the operations in flight, then closes the file. Idempotent. */
+  /**
+   * Waits for the operations in flight, then closes the file. Idempotent.
+   *
+   * @example Close after the last write
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * const afp = await asyncOpen(path, "w");
+   * await afp.write("last words");
+   * await afp.close();
+   * await assert.rejects(afp.write("more"), Deno.errors.BadResource);
+   * assert.equal(await Deno.readTextFile(path), "last words");
+   * ```
+   */
   close(): Promise<void> {
     this.#closing ??= this.#afterWrites(() => this.file.close(), false);
     return this.#closing;
   }
 
-  /** Closes the file: `await using afp = await asyncOpen(...)`. */
+  /**
+   * Closes the file: `await using afp = await asyncOpen(...)`.
+   *
+   * @example Closed at the end of the block
+   * ```ts
+   * import { asyncOpen, type TextFileWrapper } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * let wrapper: TextFileWrapper<"w">;
+   * {
+   *   await using afp = await asyncOpen(await Deno.makeTempFile(), "w");
+   *   wrapper = afp;
+   * }
+   * assert.equal(wrapper.closed, true);
+   * ```
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -719,15 +932,17 @@ export abstract class FileWrapper<
  * A binary file with a position: reads give `Uint8Array`, writes take it.
  * {@linkcode asyncOpen} with a `b` mode returns one.
  *
- * @example
+ * @example Bytes in, bytes out
  * ```ts
- * import { asyncOpen } from "@aiofile/aiofile";
+ * import { asyncOpen, BinaryFileWrapper } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+b");
+ * assert.ok(afp instanceof BinaryFileWrapper);
  * await afp.write(new Uint8Array([1, 2, 3, 10, 4]));
  * afp.seek(0);
- * console.log(await afp.readLine()); // Uint8Array(4) [ 1, 2, 3, 10 ]
- * console.log(await afp.read()); // Uint8Array(1) [ 4 ]
+ * assert.deepEqual(await afp.readLine(), new Uint8Array([1, 2, 3, 10]));
+ * assert.deepEqual(await afp.read(), new Uint8Array([4]));
  * ```
  */
 export class BinaryFileWrapper<M extends string = "rb">
@@ -754,21 +969,36 @@ export class BinaryFileWrapper<M extends string = "rb">
  * passed to `read` and `readLine` count characters, positions count bytes.
  * {@linkcode asyncOpen} with a mode without `b` returns one.
  *
- * @example
+ * @example Lengths in characters, positions in bytes
  * ```ts
- * import { asyncOpen } from "@aiofile/aiofile";
+ * import { asyncOpen, TextFileWrapper } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+");
+ * assert.ok(afp instanceof TextFileWrapper);
  * await afp.write("héllo\nworld");
  * afp.seek(0);
- * console.log(await afp.read(2)); // "hé"
- * console.log(afp.tell()); // 3 (bytes)
- * console.log(await afp.readLine()); // "llo\n"
+ * assert.equal(await afp.read(2), "hé");
+ * assert.equal(afp.tell(), 3);
+ * assert.equal(await afp.readLine(), "llo\n");
  * ```
  */
 export class TextFileWrapper<M extends string = "r">
   extends FileWrapper<string, M> {
-  /** The text encoding. */
+  /**
+   * The text encoding (canonical name).
+   *
+   * @example UTF-16LE, however it was spelled
+   * ```ts
+   * import { asyncOpen } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const options = { encoding: "UTF-16LE" };
+   * await using afp = await asyncOpen(await Deno.makeTempFile(), "w+", options);
+   * assert.equal(afp.encoding, "utf-16le");
+   * assert.equal(await afp.write("hi"), 4);
+   * ```
+   */
   readonly encoding: string;
 
   /**

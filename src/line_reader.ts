@@ -13,17 +13,38 @@ import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import { checkNonNegative, checkPositive, describeValue } from "./validate.ts";
 
-/** Default {@linkcode LineReaderOptions.chunkSize}: 64 KiB. */
+/**
+ * Default {@linkcode LineReaderOptions.chunkSize}: 64 KiB.
+ *
+ * @example Reads of 64 KiB; a line may span reads of any size
+ * ```ts
+ * import { AIOFile, DEFAULT_LINE_CHUNK_SIZE, LineReader } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_LINE_CHUNK_SIZE, 64 * 1024);
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "a long line\n");
+ * await using afp = await AIOFile.open(path);
+ * const lines = new LineReader(afp, { chunkSize: 4 });
+ * assert.equal(await lines.readLine(), "a long line\n");
+ * ```
+ */
 export const DEFAULT_LINE_CHUNK_SIZE = 65536;
 
 /**
  * Options for {@linkcode LineReader}.
  *
- * @example
+ * @example Windows line ends
  * ```ts
- * import type { LineReaderOptions } from "@aiofile/aiofile";
+ * import { AIOFile, LineReader, type LineReaderOptions } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "one\r\ntwo\r\n");
+ * await using afp = await AIOFile.open(path);
  * const options: LineReaderOptions = { lineSep: "\r\n", chunkSize: 4096 };
- * console.log(options.lineSep);
+ * const lines = await Array.fromAsync(new LineReader(afp, options));
+ * assert.deepEqual(lines, ["one\r\n", "two\r\n"]);
  * ```
  */
 export interface LineReaderOptions {
@@ -61,27 +82,29 @@ export interface LineReaderOptions {
  * @example Iterate over lines
  * ```ts
  * import { AIOFile, LineReader } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "one\ntwo\nthree");
  * await using afp = await AIOFile.open(path);
- * for await (const line of new LineReader(afp)) {
- *   console.log(JSON.stringify(line)); // "one\n", "two\n", "three"
- * }
+ * const lines = [];
+ * for await (const line of new LineReader(afp)) lines.push(line);
+ * assert.deepEqual(lines, ["one\n", "two\n", "three"]);
  * ```
  *
  * @example Any separator
  * ```ts
  * import { AIOFile, LineReader } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "a;b;c");
  * await using afp = await AIOFile.open(path);
  * const lines = new LineReader(afp, { lineSep: ";" });
- * console.log(await lines.readLine()); // "a;"
- * console.log(await lines.readLine()); // "b;"
- * console.log(await lines.readLine()); // "c"
- * console.log(await lines.readLine()); // "": the end
+ * assert.equal(await lines.readLine(), "a;");
+ * assert.equal(await lines.readLine(), "b;");
+ * assert.equal(await lines.readLine(), "c");
+ * assert.equal(await lines.readLine(), ""); // the end
  * ```
  */
 export class LineReader<M extends string = "r">
@@ -154,7 +177,24 @@ export class LineReader<M extends string = "r">
     );
   }
 
-  /** The byte offset right after the lines returned so far. */
+  /**
+   * The byte offset right after the lines returned so far.
+   *
+   * @example Go on later from where the lines stopped
+   * ```ts
+   * import { AIOFile, LineReader } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "é\nz\n");
+   * await using afp = await AIOFile.open(path);
+   * const lines = new LineReader(afp);
+   * assert.equal(await lines.readLine(), "é\n");
+   * assert.equal(lines.offset, 3); // bytes
+   * const rest = new LineReader(afp, { offset: lines.offset });
+   * assert.equal(await rest.readLine(), "z\n");
+   * ```
+   */
   get offset(): number {
     // Lines decoded in a batch are measured only when asked.
     while (this.#measured < this.#batchNext) {
@@ -166,7 +206,23 @@ export class LineReader<M extends string = "r">
     return this.#offset;
   }
 
-  /** The next line, with its separator; `""` (or empty bytes) at the end of the file. */
+  /**
+   * The next line, with its separator; `""` (or empty bytes) at the end of the file.
+   *
+   * @example Lines of bytes
+   * ```ts
+   * import { AIOFile, LineReader } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "a\nb");
+   * await using afp = await AIOFile.open(path, "rb");
+   * const lines = new LineReader(afp);
+   * assert.deepEqual(await lines.readLine(), new Uint8Array([0x61, 0x0a]));
+   * assert.deepEqual(await lines.readLine(), new Uint8Array([0x62]));
+   * assert.equal((await lines.readLine()).length, 0); // the end
+   * ```
+   */
   readLine(): Promise<DataOf<M>> {
     if (!this.#serial.busy) {
       // The usual case: the line is already decoded, or in the buffer.
@@ -180,7 +236,22 @@ export class LineReader<M extends string = "r">
     return this.#serial.run(() => this.#readLine()) as Promise<DataOf<M>>;
   }
 
-  /** The lines up to the end of the file. */
+  /**
+   * The lines up to the end of the file.
+   *
+   * @example Count the lines of a file
+   * ```ts
+   * import { AIOFile, LineReader } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "x\n".repeat(1000));
+   * await using afp = await AIOFile.open(path);
+   * let count = 0;
+   * for await (const _line of new LineReader(afp)) count++;
+   * assert.equal(count, 1000);
+   * ```
+   */
   [Symbol.asyncIterator](): AsyncIterator<DataOf<M>> {
     const result = (line: DataOf<M>): IteratorResult<DataOf<M>> =>
       line.length === 0

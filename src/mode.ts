@@ -9,11 +9,16 @@ import type { OpenFlags } from "../impl/backend.ts";
 /**
  * A mode string parsed into what it allows.
  *
- * @example
+ * @example What `"a+"` allows
  * ```ts
  * import { type FileMode, parseMode } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
  * const mode: FileMode = parseMode("a+");
- * console.log(mode.appending, mode.readable); // true true
+ * assert.equal(mode.appending, true);
+ * assert.equal(mode.readable, true);
+ * assert.equal(mode.truncating, false);
+ * assert.equal(mode.binary, false);
  * ```
  */
 export interface FileMode {
@@ -42,10 +47,16 @@ const KINDS = "rwax";
  * `a`, `x`, optionally `+`, optionally `b` (or `t`), each at most once, in any order.
  *
  * @throws {TypeError} when the mode is not valid.
- * @example
+ *
+ * @example Parse a mode, or refuse it
  * ```ts
  * import { parseMode } from "@aiofile/aiofile";
- * parseMode("r+b").writable; // true
+ * import assert from "node:assert/strict";
+ *
+ * const mode = parseMode("r+b");
+ * assert.equal(mode.writable, true);
+ * assert.equal(mode.binary, true);
+ * assert.throws(() => parseMode("rw"), TypeError);
  * ```
  */
 export function parseMode(mode: string): FileMode {

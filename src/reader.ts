@@ -12,17 +12,39 @@ import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import { checkNonNegative, checkPositive } from "./validate.ts";
 
-/** Default {@linkcode ReaderOptions.chunkSize}: 32 KiB. */
+/**
+ * Default {@linkcode ReaderOptions.chunkSize}: 32 KiB.
+ *
+ * @example The chunk size of a reader made without one
+ * ```ts
+ * import { AIOFile, DEFAULT_CHUNK_SIZE, Reader } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeFile(path, new Uint8Array(100_000));
+ * await using afp = await AIOFile.open(path, "rb");
+ * const reader = new Reader(afp);
+ * assert.equal(reader.chunkSize, DEFAULT_CHUNK_SIZE);
+ * assert.equal((await reader.read()).length, 32768);
+ * ```
+ */
 export const DEFAULT_CHUNK_SIZE = 32768;
 
 /**
  * Default {@linkcode ReaderOptions.readAheadBytes}: up to 2 MiB read ahead of
  * the consumer.
  *
- * @example
+ * @example 2 MiB, unless asked otherwise
  * ```ts
- * import { DEFAULT_READ_AHEAD_BYTES } from "@aiofile/aiofile";
- * console.log(DEFAULT_READ_AHEAD_BYTES); // 2097152
+ * import { AIOFile, DEFAULT_READ_AHEAD_BYTES, Reader } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_READ_AHEAD_BYTES, 2 * 1024 * 1024);
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "abc");
+ * await using afp = await AIOFile.open(path);
+ * const reader = new Reader(afp, { readAheadBytes: 0 }); // reads what is asked
+ * assert.equal(await reader.read(), "abc");
  * ```
  */
 export const DEFAULT_READ_AHEAD_BYTES = 2 * 2 ** 20;
@@ -30,11 +52,17 @@ export const DEFAULT_READ_AHEAD_BYTES = 2 * 2 ** 20;
 /**
  * Options for {@linkcode Reader}.
  *
- * @example
+ * @example Chunks of 4 bytes from offset 2
  * ```ts
- * import type { ReaderOptions } from "@aiofile/aiofile";
- * const options: ReaderOptions = { offset: 0, chunkSize: 65536 };
- * console.log(options.chunkSize);
+ * import { AIOFile, Reader, type ReaderOptions } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "0123456789");
+ * await using afp = await AIOFile.open(path);
+ * const options: ReaderOptions = { offset: 2, chunkSize: 4 };
+ * const chunks = await Array.fromAsync(new Reader(afp, options));
+ * assert.deepEqual(chunks, ["2345", "6789"]);
  * ```
  */
 export interface ReaderOptions {
@@ -74,25 +102,27 @@ export interface ReaderOptions {
  * @example Read a file in chunks
  * ```ts
  * import { AIOFile, Reader } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "Hello world");
  * await using afp = await AIOFile.open(path, "r");
- * for await (const chunk of new Reader(afp, { chunkSize: 4 })) {
- *   console.log(chunk); // "Hell", "o wo", "rld"
- * }
+ * const chunks = [];
+ * for await (const chunk of new Reader(afp, { chunkSize: 4 })) chunks.push(chunk);
+ * assert.deepEqual(chunks, ["Hell", "o wo", "rld"]);
  * ```
  *
  * @example One chunk at a time
  * ```ts
  * import { AIOFile, Reader } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
  *
  * const path = await Deno.makeTempFile();
  * await Deno.writeFile(path, new Uint8Array([1, 2, 3]));
  * await using afp = await AIOFile.open(path, "rb");
  * const reader = new Reader(afp, { offset: 1 });
- * console.log(await reader.read()); // Uint8Array(2) [ 2, 3 ]
- * console.log((await reader.read()).length); // 0: the end
+ * assert.deepEqual(await reader.read(), new Uint8Array([2, 3]));
+ * assert.equal((await reader.read()).length, 0); // the end
  * ```
  */
 export class Reader<M extends string = "r">
@@ -143,17 +173,62 @@ export class Reader<M extends string = "r">
     }
   }
 
-  /** The byte offset right after the chunks returned so far. */
+  /**
+   * The byte offset right after the chunks returned so far.
+   *
+   * @example A text chunk finishes its last character
+   * ```ts
+   * import { AIOFile, Reader } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "héllo");
+   * await using afp = await AIOFile.open(path);
+   * const reader = new Reader(afp, { chunkSize: 2 });
+   * assert.equal(await reader.read(), "hé"); // 3 bytes: "é" is not cut
+   * assert.equal(reader.offset, 3);
+   * ```
+   */
   get offset(): number {
     return this.#offset;
   }
 
-  /** The next chunk; an empty one (`""` or empty bytes) at the end of the file. */
+  /**
+   * The next chunk; an empty one (`""` or empty bytes) at the end of the file.
+   *
+   * @example Overlapping calls give consecutive chunks
+   * ```ts
+   * import { AIOFile, Reader } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "aabbcc");
+   * await using afp = await AIOFile.open(path);
+   * const reader = new Reader(afp, { chunkSize: 2 });
+   * const chunks = await Promise.all([1, 2, 3, 4].map(() => reader.read()));
+   * assert.deepEqual(chunks, ["aa", "bb", "cc", ""]);
+   * ```
+   */
   read(): Promise<DataOf<M>> {
     return this.#serial.run(() => this.#read()) as Promise<DataOf<M>>;
   }
 
-  /** The chunks up to the end of the file. */
+  /**
+   * The chunks up to the end of the file.
+   *
+   * @example Count the bytes of a file
+   * ```ts
+   * import { AIOFile, Reader } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeFile(path, new Uint8Array(100_000));
+   * await using afp = await AIOFile.open(path, "rb");
+   * let total = 0;
+   * for await (const chunk of new Reader(afp)) total += chunk.length;
+   * assert.equal(total, 100_000);
+   * ```
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<DataOf<M>> {
     for (;;) {
       const chunk = await this.read();

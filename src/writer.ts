@@ -11,11 +11,17 @@ import { WriteBehind } from "./write_behind.ts";
 /**
  * Options for {@linkcode Writer}.
  *
- * @example
+ * @example Write from an offset
  * ```ts
- * import type { WriterOptions } from "@aiofile/aiofile";
- * const options: WriterOptions = { offset: 1024, writeBehind: 8 };
- * console.log(options.offset);
+ * import { AIOFile, Writer, type WriterOptions } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "Hello, _____!");
+ * await using afp = await AIOFile.open(path, "r+");
+ * const options: WriterOptions = { offset: 7 };
+ * await new Writer(afp, options).write("world");
+ * assert.equal(await Deno.readTextFile(path), "Hello, world!");
  * ```
  */
 export interface WriterOptions {
@@ -32,6 +38,19 @@ export interface WriterOptions {
 /**
  * Default {@linkcode WriterOptions.writeBehind}: 0, every `write` resolves once
  * its bytes have landed.
+ *
+ * @example No write-behind unless asked for
+ * ```ts
+ * import { AIOFile, DEFAULT_WRITE_BEHIND, Writer } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await using afp = await AIOFile.open(path, "w");
+ * assert.equal(DEFAULT_WRITE_BEHIND, 0);
+ * await new Writer(afp).write("landed");
+ * // Resolved: the bytes are in the file, for every reader.
+ * assert.equal(await Deno.readTextFile(path), "landed");
+ * ```
  */
 export const DEFAULT_WRITE_BEHIND = 0;
 
@@ -106,7 +125,21 @@ export class Writer<M extends string = "w"> {
     }
   }
 
-  /** The byte offset where the next write will start. */
+  /**
+   * The byte offset where the next write will start.
+   *
+   * @example A write takes its place when it is called
+   * ```ts
+   * import { AIOFile, Writer } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * await using afp = await AIOFile.open(await Deno.makeTempFile(), "w");
+   * const writer = new Writer(afp, { offset: 10 });
+   * const written = writer.write("abc");
+   * assert.equal(writer.offset, 13);
+   * assert.equal(await written, 3);
+   * ```
+   */
   get offset(): number {
     return this.#offset;
   }
@@ -116,7 +149,7 @@ export class Writer<M extends string = "w"> {
    * previous write; resolves to the number of bytes once they have landed
    * (with write-behind, once the write is under way).
    *
-   * @example
+   * @example Each write has landed when it resolves
    * ```ts
    * import { AIOFile, Writer } from "@aiofile/aiofile";
    * import assert from "node:assert/strict";
@@ -159,6 +192,20 @@ export class Writer<M extends string = "w"> {
    * Waits until every write made so far has landed (or failed: without
    * write-behind each failure goes to its own caller); with write-behind,
    * rejects if one failed.
+   *
+   * @example Wait for writes not awaited
+   * ```ts
+   * import { AIOFile, Writer } from "@aiofile/aiofile";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await using afp = await AIOFile.open(path, "w");
+   * const writer = new Writer(afp);
+   * const writes = ["a", "b", "c"].map((piece) => writer.write(piece));
+   * await writer.flush();
+   * assert.equal(await Deno.readTextFile(path), "abc");
+   * assert.deepEqual(await Promise.all(writes), [1, 1, 1]);
+   * ```
    */
   async flush(): Promise<void> {
     const writes = this.#writes;

@@ -16,11 +16,18 @@ import { ERRNO } from "../../ffi/errno.ts";
  * An operating-system error that has no matching `Deno.errors` class, such as
  * `ENOSPC` when a disk is full.
  *
- * @example
+ * @example Tell a full disk from other failures
  * ```ts
  * import { AIOError } from "@aiofile/aiofile";
- * const err = new AIOError("ENOSPC", 28, "write", "/dev/full");
- * console.log(err.code, err.message); // ENOSPC No space left on device (os error 28): write '/dev/full'
+ * import assert from "node:assert/strict";
+ *
+ * const error: unknown = new AIOError("ENOSPC", 28, "write", "/dev/full");
+ * assert.ok(error instanceof AIOError && error.code === "ENOSPC");
+ * assert.equal(error.errno, 28);
+ * assert.equal(
+ *   error.message,
+ *   "No space left on device (os error 28): write '/dev/full'",
+ * );
  * ```
  */
 export class AIOError extends Error {
