@@ -9,7 +9,7 @@
  * closed. A FIFO stays connected through Deno's handle meanwhile, so this
  * second open never waits for the other end, and nothing the FIFO holds is
  * lost. No `node:fs`: its descriptors were not the operating system's before
- * Deno 2.7.12, and loading it costs every process 20-25 ms.
+ * Deno 2.7.12, and loading it costs every process milliseconds of start-up.
  *
  * @module
  */

@@ -9,8 +9,8 @@
  *   `io_submit`, so buffered reads carry `RWF_NOWAIT`: a miss completes at once
  *   with `-EAGAIN` and that request is served by the thread pool instead.
  * - Buffered writes are submitted without it: on ext4 `RWF_NOWAIT` writes always
- *   fail with `-EOPNOTSUPP`, and an inline 4 KiB write took 4-5 µs (p50) against
- *   16-60 µs through the thread pool.
+ *   fail with `-EOPNOTSUPP`, and an inline write costs a fraction of a trip
+ *   through the thread pool (docs/performance.md, "Inline buffered writes").
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * The `uring` backend: io_uring in TypeScript (no liburing), submitted and
  * reaped on the JavaScript thread. The queue machinery it shares with `linux` is
- * in `ring.ts`; this file maps the rings and says how requests are described,
+ * in `ring/engine.ts`; this file maps the rings and says how requests are described,
  * submitted and reaped.
  *
  * - **Rings.** `io_uring_setup`, then the SQ and CQ rings (one mapping with
@@ -18,18 +18,18 @@
  *   `O_DIRECT` completions), which a second small ring relays to a pipe that
  *   Deno's event loop watches (`uring_relay.ts`). io_uring never blocks the submitter on a cache
  *   miss (kernel workers take it), so reads need no `RWF_NOWAIT`.
- * - **Buffered writes to ext4** of up to `INLINE_WRITE_MAX` (256 KiB) are done
- *   with `pwrite(2)` on the JavaScript thread, as `io_submit` does them for the
- *   `linux` backend: ext4 cannot take a buffered write without blocking, so a
- *   queued one goes to a kernel worker, and on a 2-core machine that made
- *   sequential 64 KiB writes 0.7x and random 4 KiB writes 0.6-0.7x as fast
- *   (`deno task bench --only=seqwrite,randwrite`). A write that must wait for
+ * - **Buffered writes to ext4** of up to `QueueTuning.inlineWriteMax` are done
+ *   with `pwrite(2)` on the JavaScript thread (`ring/policies/inline_writes.ts`),
+ *   as `io_submit` does them for the `linux` backend: ext4 cannot take a
+ *   buffered write without blocking, so a queued one goes to a kernel worker,
+ *   which is slower on few cores (figures: docs/performance.md, "Inline
+ *   buffered writes"). A write that must wait for
  *   writeback to make room (dirty-page throttling) waits on this thread. Larger
  *   writes, writes to other file systems (XFS and btrfs take async buffered
  *   writes; NFS and FUSE would block), `O_DIRECT` writes, reads and syncs go
  *   through the ring.
- * - **Bounds.** At most `SLOTS` requests are in the kernel, the SQ has `SLOTS`
- *   entries and the CQ twice as many, so neither overflows.
+ * - **Bounds.** At most `QueueTuning.slots` requests are in the kernel, the SQ
+ *   has that many entries and the CQ twice as many, so neither overflows.
  *
  * @module
  */

@@ -9,10 +9,8 @@
  * resolves the armed promise. The socket is referenced only while armed, so an
  * idle process exits.
  *
- * Random 4 KiB `O_DIRECT` reads at queue depth 1 went from 0.58x to 0.79x of
- * fio's rate with it, and at depth 32 from 0.75x to 0.84x (medians of 4
- * rounds alternating with fio): the pool wake costs one thread wake more per
- * completion.
+ * The pool's wake costs one thread wake more per completion, which shows at
+ * every queue depth (figures: docs/performance.md, "The completion wake").
  *
  * If anything is missing (a Deno whose `node:net` cannot adopt a descriptor, a
  * second ring refused), `create` says why and the backend keeps the pool wake.

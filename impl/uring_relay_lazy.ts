@@ -2,7 +2,7 @@
  * The `uring` backend's wake, loaded when it is first needed: the relay
  * (`uring_relay.ts`) watches a pipe through `node:net`, and loading any `node:`
  * module starts Deno's Node compatibility layer, which costs a process
- * 20-25 ms. A process whose reads all complete inline (page-cache hits, reaped
+ * milliseconds (docs/performance.md, "Loading `node:` modules"). A process whose reads all complete inline (page-cache hits, reaped
  * right after they are submitted) never waits for a wake, and one that waits
  * a few times (a script reading a few files) is better served by the pool
  * than by loading the relay. So the pool's wake serves the first

@@ -3,10 +3,11 @@
  * turn (timers and I/O callbacks first), as Node's `setImmediate` does.
  *
  * `setImmediate` itself comes from `node:timers`, and any `node:` module starts
- * Deno's Node compatibility layer: 20-25 ms, once per process. A process that
- * yields only now and then (a script reading a few files) is better served by
- * a round trip through Deno's thread pool (a nonblocking FFI call that does
- * nothing: tens of microseconds); one that keeps yielding loads `node:timers`
+ * Deno's Node compatibility layer, once per process, at a cost of milliseconds
+ * (docs/performance.md, "Loading `node:` modules"). A process that yields only
+ * now and then (a script reading a few files) is better served by a round trip
+ * through Deno's thread pool (a nonblocking FFI call that does nothing); one
+ * that keeps yielding loads `node:timers`
  * in the background after {@linkcode HOPS_BEFORE_IMMEDIATE} such trips.
  *
  * @module

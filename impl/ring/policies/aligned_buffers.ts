@@ -3,9 +3,9 @@
  * buffer of an `O_DIRECT` request aligned in memory, which the buffers `AIOFile`
  * allocates are not, so each request goes through a buffer of the backend's.
  * Allocating one per request (an `ArrayBuffer` of the length plus the
- * alignment) cost a fifth of the JavaScript thread's time at QD32 in allocation
- * and garbage collection; reusing them made random 4 KiB reads about 1.3x as
- * fast (`deno task bench --only=direct-randread`).
+ * alignment) costs the JavaScript thread allocation and garbage collection at
+ * every request; they are reused instead (figures: docs/performance.md,
+ * "Aligned buffers for `O_DIRECT`").
  *
  * A buffer is taken for one request and given back once its completion is
  * reaped: the kernel never sees a buffer that is also in the pool.

@@ -8,12 +8,9 @@
  * `fsync` thus runs in two phases, copying then writing back, one after the
  * other. Starting the writeback of each range behind the writes
  * (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which queues the pages for the
- * disk and returns) overlaps the two: 256 MiB written in 64 KiB chunks and then
- * synced took about 160 ms without it (65 ms of writes, 95 ms of `fsync`) and
- * about 115 ms with it (70 ms of writes, 25-50 ms of `fsync`), on this
- * project's 2-core VM; `deno task bench:layer` measured 0.86x of fio's speed
- * before and 1.14-1.24x after. Steps of 1 and 4 MiB measured alike. It
- * also keeps dirty memory low, so a writer is not throttled by the kernel.
+ * disk and returns) overlaps the two, and the final `fsync` has little left to
+ * wait for (figures: docs/performance.md, "Early writeback"). It also keeps
+ * dirty memory low, so a writer is not throttled by the kernel.
  * PostgreSQL (`*_flush_after`) and RocksDB (`bytes_per_sync`) do the same.
  *
  * What it costs: pages written early are written even if the file is deleted

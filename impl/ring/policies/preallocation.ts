@@ -3,12 +3,10 @@
  * without the system calls (a file backend supplies those).
  *
  * On ext4, a buffered write into blocks that `fallocate(FALLOC_FL_KEEP_SIZE)`
- * has already reserved costs about a quarter less than one that must reserve
- * its own blocks (delayed allocation does that page by page): 64 KiB writes of
- * a 256 MiB file took 75 ms against 55 ms preallocated, and the final `fsync`
- * took as long either way (measured on this project's 2-core VM; fio
- * preallocates by default for the same reason). XFS does the same on its own
- * and trims on close; this does it for ext4.
+ * has already reserved costs less than one that must reserve its own blocks
+ * (delayed allocation does that page by page; figures: docs/performance.md,
+ * "Preallocation"). fio preallocates by default for the same reason. XFS does
+ * the same on its own and trims on close; this does it for ext4.
  *
  * A run of writes, each starting where the last one ended, that reaches
  * {@linkcode PREALLOCATE_AFTER} bytes gets blocks reserved ahead of it, as many
