@@ -82,6 +82,12 @@ export const DEFAULT_TUNING: QueueTuning = Object.freeze({
 });
 
 /**
+ * The most slots a queue may have: io_uring rings and AIO contexts are kernel
+ * memory, and the system-wide AIO limit (`fs.aio-max-nr`) is 65536 events.
+ */
+export const SLOTS_MAX = 4096;
+
+/**
  * `DEFAULT_TUNING` with `changes`, each checked (a positive integer, or a
  * boolean).
  *
@@ -111,15 +117,16 @@ export function tuningWith(
         throw new TypeError(`tuning.${name} must be a boolean, got ${value}`);
       }
     } else {
-      const zeroAllowed = name === "inlineWriteMax" || name === "yieldEveryMs";
+      const least = name === "inlineWriteMax" || name === "yieldEveryMs"
+        ? 0
+        : 1;
+      const most = name === "slots" ? SLOTS_MAX : Number.MAX_SAFE_INTEGER;
       if (
         typeof value !== "number" || !Number.isSafeInteger(value) ||
-        value < (zeroAllowed ? 0 : 1)
+        value < least || value > most
       ) {
         throw new RangeError(
-          `tuning.${name} must be an integer of at least ${
-            zeroAllowed ? 0 : 1
-          }, got ${value}`,
+          `tuning.${name} must be an integer from ${least} to ${most}, got ${value}`,
         );
       }
     }

@@ -25,15 +25,39 @@ export class Semaphore {
     return this.#active > 0;
   }
 
-  /** Runs `task` when a turn is free. */
-  run<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` when a turn is free. A `signal` that aborts while `task` waits
+   * for its turn takes it out of the line: the promise rejects with the
+   * signal's reason and `task` never runs (once started, `task` alone decides).
+   */
+  run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#active < this.limit) {
       this.#active++;
       return this.#start(task);
     }
-    return new Promise<void>((resolve) => this.#queue.push(resolve)).then(() =>
-      this.#start(task)
-    );
+    return new Promise<void>((resolve, reject) => {
+      if (signal === undefined) {
+        this.#queue.push(resolve);
+        return;
+      }
+      const onAbort = () => {
+        const at = this.#queue.indexOf(turn);
+        if (at !== -1) this.#queue.splice(at, 1);
+        reject(signal.reason);
+      };
+      const turn = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      this.#queue.push(turn);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }).then(() => this.#start(task));
+  }
+
+  /** How many tasks wait for a turn. */
+  get waiting(): number {
+    return this.#queue.length;
   }
 
   /**
