@@ -47,7 +47,12 @@
  * @module
  */
 
-export { AIOFile, type AIOFileOptions, type DataOf } from "./src/aiofile.ts";
+export {
+  AIOFile,
+  type AIOFileOptions,
+  type DataOf,
+  type OperationOptions,
+} from "./src/aiofile.ts";
 export {
   Context,
   type ContextOptions,

@@ -146,13 +146,23 @@ export interface BackendFile {
   /**
    * Reads at `offset` into `into`; resolves to the bytes read (0 at end of
    * file, may be short). `into` holds at most {@linkcode MAX_REQUEST_BYTES}.
+   *
+   * `signal` (on this and the other requests): when it aborts, the backend
+   * drops the request if it has not started it, and cancels it where it can
+   * (io_uring, a wait for a stream); the promise then rejects with the
+   * signal's reason. It settles only once nothing will touch `into` (or
+   * `data`) any more: a request the backend cannot stop settles as it ends.
    */
-  read(into: Uint8Array, offset: number): Promise<number>;
+  read(into: Uint8Array, offset: number, signal?: AbortSignal): Promise<number>;
   /**
    * Writes `data` at `offset`; resolves to the bytes written (may be short).
    * `data` holds at most {@linkcode MAX_REQUEST_BYTES}.
    */
-  write(data: Uint8Array, offset: number): Promise<number>;
+  write(
+    data: Uint8Array,
+    offset: number,
+    signal?: AbortSignal,
+  ): Promise<number>;
   /**
    * Writes all of `data` at `offset` on this thread before returning, when this
    * file does such writes inline: nothing uses `data` after the call returns, so
@@ -162,11 +172,11 @@ export interface BackendFile {
    */
   writeInline?(data: Uint8Array, offset: number): Promise<number> | undefined;
   /** `fsync(2)`. */
-  fsync(): Promise<void>;
+  fsync(signal?: AbortSignal): Promise<void>;
   /** `fdatasync(2)`. */
-  fdatasync(): Promise<void>;
+  fdatasync(signal?: AbortSignal): Promise<void>;
   /** `ftruncate(2)`. */
-  truncate(length: number): Promise<void>;
+  truncate(length: number, signal?: AbortSignal): Promise<void>;
   /** The current size in bytes. */
   size(): Promise<number>;
   /** What `fstat(2)` says of the file, as `Deno.stat` reports it. */

@@ -13,6 +13,7 @@ import {
 } from "./context.ts";
 import { type TextCodec, textCodec } from "./encoding.ts";
 import { normalizeError, notOpen } from "../impl/shared/errors.ts";
+import { signalOf } from "../impl/shared/abort.ts";
 import type { FileAccess } from "./file_access.ts";
 import { type FileMode, openFlags, parseMode } from "./mode.ts";
 import { OpenFile } from "./open_file.ts";
@@ -45,6 +46,39 @@ import {
 export type DataOf<M extends string> = string extends M ? string | Uint8Array
   : M extends `${string}b${string}` ? Uint8Array
   : string;
+
+/**
+ * The last, optional argument of `AIOFile`'s reads, writes, syncs and
+ * `truncate`.
+ *
+ * `signal` cancels the operation. An operation whose signal is aborted
+ * already rejects at once with `signal.reason` and does nothing. When it
+ * aborts later, a request still waiting for its turn is dropped; one in the
+ * kernel is cancelled there where the backend can (`IORING_OP_ASYNC_CANCEL`
+ * on `uring`, the wait on a pipe or FIFO on every FFI backend). A read or a
+ * sync rejects at once, and the library keeps its memory until the kernel is
+ * done with it; a write or `truncate` rejects once the kernel is done with it,
+ * so it never lands after its promise rejected (it may have landed in part).
+ * The file stays usable.
+ *
+ * @example Give up on a read that waits too long
+ * ```ts
+ * import { AIOFile } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "data");
+ * await using afp = await AIOFile.open(path, "r");
+ * const signal = AbortSignal.timeout(10_000);
+ * assert.equal(await afp.read(-1, 0, { signal }), "data");
+ * const aborted = AbortSignal.abort(new Error("too late"));
+ * await assert.rejects(afp.read(-1, 0, { signal: aborted }), /too late/);
+ * ```
+ */
+export interface OperationOptions {
+  /** Aborts the operation (see {@linkcode OperationOptions}). */
+  signal?: AbortSignal;
+}
 
 /**
  * Options for {@linkcode AIOFile}.
@@ -363,18 +397,22 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * assert.equal((await afp.read()).length, 11);
    * ```
    */
-  read(size = -1, offset = 0): Promise<DataOf<M>> {
+  read(
+    size = -1,
+    offset = 0,
+    options?: OperationOptions,
+  ): Promise<DataOf<M>> {
     const codec = this.#codec;
     return this.#with(() => {
       checkSize("size", size);
       checkNonNegative("offset", offset);
       this.#requireReadable();
-    }, async (io) => {
-      const bytes = await io.read(size, offset);
+    }, async (io, signal) => {
+      const bytes = await io.read(size, offset, signal);
       return (codec === undefined
         ? bytes
         : codec.decodeAt(bytes, this.name, offset)) as DataOf<M>;
-    });
+    }, options);
   }
 
   /**
@@ -393,12 +431,20 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * await assert.rejects(afp.read(1, 1), TypeError); // text: half a character
    * ```
    */
-  readBytes(size = -1, offset = 0): Promise<Uint8Array> {
-    return this.#with(() => {
-      checkSize("size", size);
-      checkNonNegative("offset", offset);
-      this.#requireReadable();
-    }, (io) => io.read(size, offset));
+  readBytes(
+    size = -1,
+    offset = 0,
+    options?: OperationOptions,
+  ): Promise<Uint8Array> {
+    return this.#with(
+      () => {
+        checkSize("size", size);
+        checkNonNegative("offset", offset);
+        this.#requireReadable();
+      },
+      (io, signal) => io.read(size, offset, signal),
+      options,
+    );
   }
 
   /**
@@ -429,16 +475,24 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * assert.equal(total, 10_000);
    * ```
    */
-  readInto(target: Uint8Array, offset = 0): Promise<number> {
-    return this.#with(() => {
-      if (!(target instanceof Uint8Array)) {
-        throw new TypeError(
-          `target must be a Uint8Array, got ${describeValue(target)}`,
-        );
-      }
-      checkNonNegative("offset", offset);
-      this.#requireReadable();
-    }, (io) => io.readInto(target, offset, "caller"));
+  readInto(
+    target: Uint8Array,
+    offset = 0,
+    options?: OperationOptions,
+  ): Promise<number> {
+    return this.#with(
+      () => {
+        if (!(target instanceof Uint8Array)) {
+          throw new TypeError(
+            `target must be a Uint8Array, got ${describeValue(target)}`,
+          );
+        }
+        checkNonNegative("offset", offset);
+        this.#requireReadable();
+      },
+      (io, signal) => io.readInto(target, offset, "caller", true, signal),
+      options,
+    );
   }
 
   /**
@@ -469,14 +523,22 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * assert.equal(await Deno.readTextFile(path), "one\ntwo\n");
    * ```
    */
-  write(data: DataOf<M>, offset = 0): Promise<number> {
+  write(
+    data: DataOf<M>,
+    offset = 0,
+    options?: OperationOptions,
+  ): Promise<number> {
     let bytes: Uint8Array;
     let owned: boolean;
-    return this.#with(() => {
-      this.#requireWritable();
-      ({ bytes, owned } = this.#bytesOf(data));
-      checkNonNegative("offset", offset);
-    }, (io) => io.write(bytes, offset, owned));
+    return this.#with(
+      () => {
+        this.#requireWritable();
+        ({ bytes, owned } = this.#bytesOf(data));
+        checkNonNegative("offset", offset);
+      },
+      (io, signal) => io.write(bytes, offset, owned, signal),
+      options,
+    );
   }
 
   /**
@@ -494,13 +556,21 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * assert.equal(await afp.read(-1, 3), "text");
    * ```
    */
-  writeBytes(bytes: Uint8Array, offset = 0): Promise<number> {
+  writeBytes(
+    bytes: Uint8Array,
+    offset = 0,
+    options?: OperationOptions,
+  ): Promise<number> {
     let data: Uint8Array;
-    return this.#with(() => {
-      data = asBytes("bytes", bytes);
-      checkNonNegative("offset", offset);
-      this.#requireWritable();
-    }, (io) => io.write(data, offset, false));
+    return this.#with(
+      () => {
+        data = asBytes("bytes", bytes);
+        checkNonNegative("offset", offset);
+        this.#requireWritable();
+      },
+      (io, signal) => io.write(data, offset, false, signal),
+      options,
+    );
   }
 
   /**
@@ -520,8 +590,12 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * assert.equal(await written, 5);
    * ```
    */
-  fsync(): Promise<void> {
-    return this.#with(undefined, (io) => io.sync(false));
+  fsync(options?: OperationOptions): Promise<void> {
+    return this.#with(
+      undefined,
+      (io, signal) => io.sync(false, signal),
+      options,
+    );
   }
 
   /**
@@ -540,8 +614,12 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * assert.equal((await Deno.stat(path)).size, 4096);
    * ```
    */
-  fdsync(): Promise<void> {
-    return this.#with(undefined, (io) => io.sync(true));
+  fdsync(options?: OperationOptions): Promise<void> {
+    return this.#with(
+      undefined,
+      (io, signal) => io.sync(true, signal),
+      options,
+    );
   }
 
   /**
@@ -561,11 +639,15 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    * assert.equal(await afp.size(), 0);
    * ```
    */
-  truncate(length = 0): Promise<void> {
-    return this.#with(() => {
-      checkNonNegative("length", length);
-      this.#requireWritable();
-    }, (io) => io.truncate(length));
+  truncate(length = 0, options?: OperationOptions): Promise<void> {
+    return this.#with(
+      () => {
+        checkNonNegative("length", length);
+        this.#requireWritable();
+      },
+      (io, signal) => io.truncate(length, signal),
+      options,
+    );
   }
 
   /**
@@ -693,10 +775,13 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
    */
   #with<T>(
     check: (() => void) | undefined,
-    operation: (io: OpenFile) => Promise<T>,
+    operation: (io: OpenFile, signal: AbortSignal | undefined) => Promise<T>,
+    options?: OperationOptions,
   ): Promise<T> {
     try {
       check?.();
+      const signal = signalOf(options);
+      if (signal?.aborted) throw signal.reason;
       const io = this.#io;
       if (this.#state !== "open" || io === undefined) {
         throw notOpen(
@@ -706,7 +791,7 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
             : "closed",
         );
       }
-      return operation(io);
+      return operation(io, signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -763,26 +848,33 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
       get seekable(): boolean {
         return seekable();
       },
-      readBytes: (size, offset) =>
+      readBytes: (size, offset, signal) =>
         this.#with(
           () => this.#requireReadable(),
           (io) =>
             unlessPastEnd(io, offset, new Uint8Array(0), async () => {
-              if (io.seekable) return await io.read(size, offset);
+              if (io.seekable) return await io.read(size, offset, signal);
               // A stream gives what it has: a reader must not wait for more.
               const buffer = new Uint8Array(size);
-              const n = await io.readInto(buffer, offset, "library", false);
+              const n = await io.readInto(
+                buffer,
+                offset,
+                "library",
+                false,
+                signal,
+              );
               return n === size ? buffer : buffer.slice(0, n);
             }),
+          { signal },
         ),
-      readInto: (into, offset) =>
+      readInto: (into, offset, signal) =>
         this.#with(() => this.#requireReadable(), (io) =>
           unlessPastEnd(
             io,
             offset,
             0,
-            () => io.readInto(into, offset, "library", false),
-          )),
+            () => io.readInto(into, offset, "library", false, signal),
+          ), { signal }),
       bytesOf: (data) => {
         this.#requireWritable();
         return this.#bytesOf(data);
@@ -791,10 +883,11 @@ export class AIOFile<M extends string = "r"> implements AsyncDisposable {
         const { bytes, owned } = this.#bytesOf(data);
         return owned ? bytes : bytes.slice();
       },
-      write: (bytes, offset, owned) =>
+      write: (bytes, offset, owned, signal) =>
         this.#with(
           () => this.#requireWritable(),
-          (io) => io.write(bytes, offset, owned),
+          (io) => io.write(bytes, offset, owned, signal),
+          { signal },
         ),
       defer: (error) => this.#io?.defer(error),
       delivered: (error) => this.#io?.delivered(error),

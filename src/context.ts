@@ -101,9 +101,10 @@ export interface ContextAccess {
   leave(): void;
   /**
    * Runs one request to a backend, within an admitted operation, in turn:
-   * at most `maxRequests` run at once.
+   * at most `maxRequests` run at once. One still waiting for its turn when
+   * `signal` aborts is dropped (it rejects with the signal's reason).
    */
-  request<T>(request: () => Promise<T>): Promise<T>;
+  request<T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   /**
    * Takes a turn for a request now, if one is free (the caller then calls the
    * backend itself, saving the promise {@linkcode request} adds, and gives the
@@ -225,7 +226,7 @@ export class Context implements AsyncDisposable {
       open: (target) => this.#open(target),
       enter: () => this.#enter(),
       leave: () => this.#leave(),
-      request: (request) => this.#requests.run(request),
+      request: (request, signal) => this.#requests.run(request, signal),
       tryTakeTurn: () => this.#requests.tryTake(),
       giveTurn: () => this.#requests.give(),
     });

@@ -1,7 +1,7 @@
 /**
  * What the library's helpers (readers, writers, the file wrapper) reach of an
  * `AIOFile` beyond its public methods: `fileAccess(afp)` in `aiofile.ts` gives
- * it. The core defines it; helpers use it; nothing here is exported from
+ * it. A `signal` given to a call cancels it as `OperationOptions` says. The core defines it; helpers use it; nothing here is exported from
  * `mod.ts`.
  *
  * @module
@@ -20,14 +20,22 @@ export interface ByteReadable {
    * Reads up to `size` bytes at `offset` into a new buffer (its own memory);
    * fewer only at the end of the file (for a stream: what it has).
    */
-  readBytes(size: number, offset: number): Promise<Uint8Array>;
+  readBytes(
+    size: number,
+    offset: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array>;
   /**
    * Reads at `offset` into `into`, which is the caller's until the promise
    * settles and which no one else can reach meanwhile (it goes to the kernel
    * as it is); resolves to the bytes read, fewer than `into.length` only at
    * the end of the file (for a stream: what it has).
    */
-  readInto(into: Uint8Array, offset: number): Promise<number>;
+  readInto(
+    into: Uint8Array,
+    offset: number,
+    signal?: AbortSignal,
+  ): Promise<number>;
 }
 
 /** A file, as the library's helpers use it. */
@@ -44,7 +52,12 @@ export interface FileAccess extends ByteReadable {
    * Writes all of `bytes` at `offset`: `owned` bytes are handed over (never
    * touched again), others are copied unless written before this returns.
    */
-  write(bytes: Uint8Array, offset: number, owned: boolean): Promise<number>;
+  write(
+    bytes: Uint8Array,
+    offset: number,
+    owned: boolean,
+    signal?: AbortSignal,
+  ): Promise<number>;
   /**
    * Records a failed write whose caller has not been told yet: the file's
    * next `fsync`, `fdsync` or `close` rejects with it (once).

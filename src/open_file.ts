@@ -28,6 +28,7 @@ import { type BackendFile, MAX_REQUEST_BYTES } from "../impl/backend.ts";
 import type { ContextAccess } from "./context.ts";
 import { ERRNO } from "../ffi/errno.ts";
 import { AIOError, normalizeError } from "../impl/shared/errors.ts";
+import { abortable } from "../impl/shared/abort.ts";
 import { STAGED_READ_MAX, stagingBuffers } from "./staging.ts";
 import { StreamOrder } from "./stream_order.ts";
 
@@ -106,21 +107,40 @@ export class OpenFile {
    * their own, sized by what the file holds, not by `size`: a huge `size` on a
    * small file costs nothing.
    */
-  read(size: number, offset: number): Promise<Uint8Array> {
+  read(
+    size: number,
+    offset: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
     if (size !== -1 && size <= SIZE_QUERY_ABOVE) {
       const buffer = new Uint8Array(size);
       const result = (n: number) => n === size ? buffer : buffer.slice(0, n);
       if (size === 0) return this.#run("read", () => Promise.resolve(buffer));
       if (this.#stream === undefined && this.#context.tryTakeTurn()) {
-        return this.#readOnce(buffer, offset, false, result);
+        return abortable(
+          this.#readOnce(buffer, offset, false, result, signal),
+          signal,
+        );
       }
-      return this.#run(
-        "read",
-        () => this.#fill(buffer, 0, offset, false, true).then(result),
-        offset,
+      return abortable(
+        this.#run(
+          "read",
+          () => this.#fill(buffer, 0, offset, false, true, signal).then(result),
+          offset,
+          signal,
+        ),
+        signal,
       );
     }
-    return this.#run("read", () => this.#readSized(size, offset), offset);
+    return abortable(
+      this.#run(
+        "read",
+        () => this.#readSized(size, offset, signal),
+        offset,
+        signal,
+      ),
+      signal,
+    );
   }
 
   /**
@@ -131,12 +151,17 @@ export class OpenFile {
    * The usual read (a file that can seek, one request that fills `into`, a
    * free turn of the context) takes the short way: the turn is taken here
    * and the backend called at once, saving the promises of the long way.
+   *
+   * When `signal` aborts, the promise rejects at once with its reason, and
+   * nothing more is copied into `into` (a backend that holds the caller's
+   * memory, Deno's, may still finish a read into it).
    */
   readInto(
     into: Uint8Array,
     offset: number,
     target: ReadTarget,
     whole = true,
+    signal?: AbortSignal,
   ): Promise<number> {
     if (into.length === 0) return this.#run("read", () => Promise.resolve(0));
     const staged = target === "caller" && this.#needsStaging(into);
@@ -144,12 +169,19 @@ export class OpenFile {
       this.#stream === undefined && into.length <= SIZE_QUERY_ABOVE &&
       this.#context.tryTakeTurn()
     ) {
-      return this.#readOnce(into, offset, staged, (n) => n);
+      return abortable(
+        this.#readOnce(into, offset, staged, (n) => n, signal),
+        signal,
+      );
     }
-    return this.#run(
-      "read",
-      () => this.#fill(into, 0, offset, staged, whole),
-      offset,
+    return abortable(
+      this.#run(
+        "read",
+        () => this.#fill(into, 0, offset, staged, whole, signal),
+        offset,
+        signal,
+      ),
+      signal,
     );
   }
 
@@ -164,6 +196,7 @@ export class OpenFile {
     offset: number,
     staged: boolean,
     result: (n: number) => T,
+    signal: AbortSignal | undefined,
   ): Promise<T> {
     try {
       this.#admit();
@@ -174,7 +207,7 @@ export class OpenFile {
     const stage = staged ? stagingBuffers.take(into.length) : into;
     let request: Promise<number>;
     try {
-      request = this.#file.read(stage, offset);
+      request = this.#file.read(stage, offset, signal);
     } catch (error) {
       request = Promise.reject(error);
     }
@@ -182,6 +215,7 @@ export class OpenFile {
       (n) => {
         this.#context.giveTurn();
         try {
+          signal?.throwIfAborted(); // nothing lands in `into` after an abort
           if (staged) copyRead(stage, n, into, 0, this.name);
           else checkTarget(into, n, this.name);
         } catch (error) {
@@ -194,7 +228,7 @@ export class OpenFile {
           this.#release();
           return result(n);
         }
-        return this.#fill(into, n, offset + n, staged, true).then(
+        return this.#fill(into, n, offset + n, staged, true, signal).then(
           (got) => {
             this.#release();
             return result(got);
@@ -227,10 +261,12 @@ export class OpenFile {
     position: number,
     staged: boolean,
     whole: boolean,
+    signal?: AbortSignal,
   ): Promise<number> {
     const file = this.#file;
     let got = from;
     while (got < into.length) {
+      signal?.throwIfAborted();
       const most = staged ? STAGED_READ_MAX : MAX_REQUEST_BYTES;
       const want = Math.min(into.length - got, most);
       const at = position + got - from;
@@ -238,14 +274,15 @@ export class OpenFile {
       if (staged) {
         const stage = stagingBuffers.take(want);
         try {
-          n = await this.#request(() => file.read(stage, at));
+          n = await this.#request(() => file.read(stage, at, signal), signal);
+          signal?.throwIfAborted();
           copyRead(stage, n, into, got, this.name);
         } finally {
           stagingBuffers.give(stage);
         }
       } else {
         const part = into.subarray(got, got + want);
-        n = await this.#request(() => file.read(part, at));
+        n = await this.#request(() => file.read(part, at, signal), signal);
       }
       got += n;
       if (n === 0 || (n < want && file.endOnShortRead)) break;
@@ -256,11 +293,15 @@ export class OpenFile {
   }
 
   /** A read of unknown or large size: the buffer is sized by the file. */
-  async #readSized(size: number, offset: number): Promise<Uint8Array> {
+  async #readSized(
+    size: number,
+    offset: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array> {
     const limit = size === -1 ? Infinity : size;
     let capacity = limit;
     if (limit > SIZE_QUERY_ABOVE) {
-      const remaining = (await this.#request(() => this.#file.size())) -
+      const remaining = (await this.#request(() => this.#file.size(), signal)) -
         offset;
       capacity = Math.min(
         limit,
@@ -268,13 +309,13 @@ export class OpenFile {
       );
     }
     let buffer = new Uint8Array(capacity);
-    let got = await this.#fill(buffer, 0, offset, false, true);
+    let got = await this.#fill(buffer, 0, offset, false, true, signal);
     // Full, and more may be wanted: the file may be longer than it said (it
     // grew, or it is a special file). Probe past the end before growing, so
     // that the usual case returns its exact buffer with no copy.
     while (got === buffer.length && got < limit) {
       const probe = new Uint8Array(Math.min(UNKNOWN_SIZE_CHUNK, limit - got));
-      const n = await this.#fill(probe, 0, offset + got, false, true);
+      const n = await this.#fill(probe, 0, offset + got, false, true, signal);
       if (n === 0) break;
       const bigger = new Uint8Array(
         Math.min(limit, Math.max(buffer.length * 2, got + probe.length)),
@@ -282,9 +323,14 @@ export class OpenFile {
       bigger.set(buffer);
       bigger.set(probe.subarray(0, n), got);
       buffer = bigger;
-      got = n < probe.length
-        ? got + n
-        : await this.#fill(buffer, got + n, offset + got + n, false, true);
+      got = n < probe.length ? got + n : await this.#fill(
+        buffer,
+        got + n,
+        offset + got + n,
+        false,
+        true,
+        signal,
+      );
     }
     return got === buffer.length ? buffer : buffer.slice(0, got);
   }
@@ -330,12 +376,26 @@ export class OpenFile {
    * `bytes` after the call); otherwise queued, with `bytes` copied first
    * unless `owned` (the caller hands them over and never touches them again).
    * In append modes writes land one after another, in call order.
+   *
+   * When `signal` aborts, a write still waiting for its turn is dropped, and
+   * one the backend has started settles once the backend is done with it
+   * (cancelled, or over): a write never lands after its promise rejected.
    */
-  write(bytes: Uint8Array, offset: number, owned: boolean): Promise<number> {
+  write(
+    bytes: Uint8Array,
+    offset: number,
+    owned: boolean,
+    signal?: AbortSignal,
+  ): Promise<number> {
     const inline = this.#writeInline(bytes, offset);
     if (inline !== undefined) return inline;
     const mine = owned ? bytes : bytes.slice();
-    return this.#run("write", () => this.#queueWrite(mine, offset), offset);
+    return this.#run(
+      "write",
+      () => this.#queueWrite(mine, offset, signal),
+      offset,
+      signal,
+    );
   }
 
   /**
@@ -386,15 +446,19 @@ export class OpenFile {
   }
 
   /** Writes all of `bytes` (the library's) at `offset`; a sync waits for it. */
-  #queueWrite(bytes: Uint8Array, offset: number): Promise<number> {
+  #queueWrite(
+    bytes: Uint8Array,
+    offset: number,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
     let writing: Promise<number>;
     if (this.#appending) {
-      const write = () => this.#writeAll(bytes, offset);
+      const write = () => this.#writeAll(bytes, offset, signal);
       const previous = this.#lastAppend;
       writing = previous === undefined ? write() : previous.then(write, write);
       this.#lastAppend = writing;
     } else {
-      writing = this.#writeAll(bytes, offset);
+      writing = this.#writeAll(bytes, offset, signal);
     }
     const forget = () => {
       this.#writing.delete(writing);
@@ -409,16 +473,21 @@ export class OpenFile {
    * Writes until every byte is written, one request of at most
    * {@linkcode MAX_REQUEST_BYTES} at a time (the kernel's limit for one call).
    */
-  async #writeAll(bytes: Uint8Array, offset: number): Promise<number> {
+  async #writeAll(
+    bytes: Uint8Array,
+    offset: number,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
     const file = this.#file;
     let done = 0;
     while (done < bytes.length) {
+      signal?.throwIfAborted();
       const rest = bytes.subarray(
         done,
         Math.min(bytes.length, done + MAX_REQUEST_BYTES),
       );
       const at = offset + done;
-      const n = await this.#request(() => file.write(rest, at));
+      const n = await this.#request(() => file.write(rest, at, signal), signal);
       if (n <= 0) throw new AIOError("EIO", ERRNO.EIO, "write", this.name);
       this.#writes++;
       done += n;
@@ -446,29 +515,41 @@ export class OpenFile {
    * `fsync(2)` or `fdatasync(2)` (`data`), after the writes made before it
    * have landed; rejects with a failure a helper deferred, first.
    */
-  sync(data: boolean): Promise<void> {
+  sync(data: boolean, signal?: AbortSignal): Promise<void> {
     const syscall = data ? "fdatasync" : "fsync";
-    return this.#run(syscall, async () => {
-      if (this.#writing.size > 0) await Promise.allSettled(this.#writing);
-      const writes = this.#writes;
-      const file = this.#file;
-      try {
-        await this.#request(() => data ? file.fdatasync() : file.fsync());
-      } catch (error) {
-        this.#throwDeferred(); // A failed write matters more.
-        throw error;
-      }
-      this.#syncedWrites = Math.max(this.#syncedWrites, writes);
-      this.#throwDeferred();
-    });
+    return abortable(
+      this.#run(syscall, async () => {
+        if (this.#writing.size > 0) await Promise.allSettled(this.#writing);
+        signal?.throwIfAborted();
+        const writes = this.#writes;
+        const file = this.#file;
+        try {
+          await this.#request(
+            () => data ? file.fdatasync(signal) : file.fsync(signal),
+            signal,
+          );
+        } catch (error) {
+          this.#throwDeferred(); // A failed write matters more.
+          throw error;
+        }
+        this.#syncedWrites = Math.max(this.#syncedWrites, writes);
+        this.#throwDeferred();
+      }),
+      signal,
+    );
   }
 
-  /** `ftruncate(2)`. */
-  truncate(length: number): Promise<void> {
-    return this.#run("ftruncate", async () => {
-      await this.#request(() => this.#file.truncate(length));
-      this.#writes++;
-    });
+  /** `ftruncate(2)`; `signal` as for {@linkcode write}. */
+  truncate(length: number, signal?: AbortSignal): Promise<void> {
+    return this.#run(
+      "ftruncate",
+      async () => {
+        await this.#request(() => this.#file.truncate(length, signal), signal);
+        this.#writes++;
+      },
+      undefined,
+      signal,
+    );
   }
 
   /** The file's size in bytes. */
@@ -538,12 +619,13 @@ export class OpenFile {
     syscall: string,
     operation: () => Promise<T>,
     offset?: number,
+    signal?: AbortSignal,
   ): Promise<T> {
     this.#admit();
     try {
       const stream = this.#stream;
       if (stream === undefined) return await operation();
-      return await stream.run(offset, operation);
+      return await stream.run(offset, operation, signal);
     } catch (error) {
       throw normalizeError(error, syscall, this.name);
     } finally {
@@ -565,9 +647,12 @@ export class OpenFile {
     this.#context.leave();
   }
 
-  /** One request to the backend, within an admitted operation, in turn. */
-  #request<T>(request: () => Promise<T>): Promise<T> {
-    return this.#context.request(request);
+  /**
+   * One request to the backend, within an admitted operation, in turn; one
+   * still waiting for its turn when `signal` aborts is dropped.
+   */
+  #request<T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.#context.request(request, signal);
   }
 }
 

@@ -40,11 +40,13 @@ export class StreamOrder {
       endOnShortRead: file.endOnShortRead,
       readMemory: file.readMemory,
       alignment: file.alignment,
-      read: (into, offset) => file.read(into, offset).then(moved),
-      write: (data, offset) => file.write(data, offset).then(moved),
-      fsync: () => file.fsync(),
-      fdatasync: () => file.fdatasync(),
-      truncate: (length) => file.truncate(length),
+      read: (into, offset, signal) =>
+        file.read(into, offset, signal).then(moved),
+      write: (data, offset, signal) =>
+        file.write(data, offset, signal).then(moved),
+      fsync: (signal) => file.fsync(signal),
+      fdatasync: (signal) => file.fdatasync(signal),
+      truncate: (length, signal) => file.truncate(length, signal),
       size: () => file.size(),
       stat: () => file.stat(),
       close: () => file.close(),
@@ -54,9 +56,14 @@ export class StreamOrder {
   /**
    * Runs `operation` once the operations called before it are over. When it
    * reads or writes at `offset`, that must be the position then: otherwise it
-   * rejects with `Deno.errors.NotSupported`, since the file cannot seek.
+   * rejects with `Deno.errors.NotSupported`, since the file cannot seek. One
+   * still waiting when `signal` aborts is dropped.
    */
-  run<T>(offset: number | undefined, operation: () => Promise<T>): Promise<T> {
+  run<T>(
+    offset: number | undefined,
+    operation: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     return this.#turns.run(() => {
       if (offset !== undefined && offset !== this.#position) {
         return Promise.reject(
@@ -66,6 +73,6 @@ export class StreamOrder {
         );
       }
       return operation();
-    });
+    }, signal);
   }
 }

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { whenAborted } from "../shared/abort.ts";
+
 /** The operations a kernel queue performs. */
 export type RingOp = "read" | "write" | "fsync" | "fdatasync";
 
@@ -39,9 +41,27 @@ export class RequestTable {
     return this.#free.pop();
   }
 
-  /** Resolves when a slot is given back (or {@linkcode releaseWaiters} is called). */
-  waitForSlot(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
+  /**
+   * Resolves when a slot is given back (or {@linkcode releaseWaiters} is
+   * called); rejects with the reason of `signal` if it aborts first.
+   */
+  waitForSlot(signal?: AbortSignal): Promise<void> {
+    if (signal === undefined) {
+      return new Promise((resolve) => this.#waiters.push(resolve));
+    }
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const forget = whenAborted(signal, () => {
+        const at = this.#waiters.indexOf(wake);
+        if (at !== -1) this.#waiters.splice(at, 1);
+        reject(signal.reason);
+      });
+      const wake = () => {
+        forget();
+        resolve();
+      };
+      this.#waiters.push(wake);
+    });
   }
 
   /** Puts `request` in the `slot` taken for it. */

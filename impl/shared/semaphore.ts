@@ -9,6 +9,8 @@
  * @module
  */
 
+import { whenAborted } from "./abort.ts";
+
 /** Lets at most `limit` tasks run at once; the others wait their turn in order. */
 export class Semaphore {
   readonly limit: number;
@@ -41,17 +43,16 @@ export class Semaphore {
         this.#queue.push(resolve);
         return;
       }
-      const onAbort = () => {
+      const forget = whenAborted(signal, () => {
         const at = this.#queue.indexOf(turn);
         if (at !== -1) this.#queue.splice(at, 1);
         reject(signal.reason);
-      };
+      });
       const turn = () => {
-        signal.removeEventListener("abort", onAbort);
+        forget();
         resolve();
       };
       this.#queue.push(turn);
-      signal.addEventListener("abort", onAbort, { once: true });
     }).then(() => this.#start(task));
   }
 
