@@ -112,7 +112,13 @@ export const SQE = {
 export const CQE = { SIZE: 16, userData: 0, res: 8 } as const;
 
 /** Opcodes. */
-export const IORING_OP = { NOP: 0, FSYNC: 3, READ: 22, WRITE: 23 } as const;
+export const IORING_OP = {
+  NOP: 0,
+  FSYNC: 3,
+  ASYNC_CANCEL: 14,
+  READ: 22,
+  WRITE: 23,
+} as const;
 
 /**
  * SQE flag: the next SQE starts once this one is over, whatever its result

@@ -8,7 +8,10 @@
  * process shares the flag). A read or write is tried on this thread; when it
  * would block (`EAGAIN`), `poll(2)` waits for the descriptor on Deno's thread
  * pool, and the call is tried again. A stream that never becomes ready keeps
- * one pool thread waiting, as a blocking read would.
+ * one pool thread waiting, as a blocking read would, unless the call's
+ * `AbortSignal` aborts: the wait also watches an eventfd of this file's,
+ * which the abort signals, so the pool thread is given back and nothing is
+ * read or written.
  *
  * @module
  */
@@ -19,12 +22,17 @@ import { errorFromErrno } from "./shared/errors.ts";
 import type { BackendFile } from "./backend.ts";
 import { closeDescriptor, fileInfoOf } from "./descriptor.ts";
 import { trackForeignCall } from "./pending.ts";
+import { whenAborted } from "./shared/abort.ts";
 
 const F_GETFL = 3;
 const F_SETFL = 4;
 const O_NONBLOCK = 0o4000;
 const POLLIN = 1;
 const POLLOUT = 4;
+const EFD_NONBLOCK = 0o4000;
+const EFD_CLOEXEC = 0o2000000;
+/** The eventfd counter's increment, as `write(2)` takes it. */
+const ONE = new BigUint64Array([1n]);
 
 /** A stream served through the C library. */
 export class StreamFile implements BackendFile {
@@ -33,8 +41,13 @@ export class StreamFile implements BackendFile {
   readonly #libc: Libc;
   readonly #fd: number;
   readonly #path: string;
-  /** `struct pollfd` for the waits: `fd` (i32), `events` (i16), `revents` (i16). */
-  readonly #pollfd = fixedMemory(Uint8Array, 8);
+  /**
+   * Two `struct pollfd` for the waits, each `fd` (i32), `events` (i16),
+   * `revents` (i16): the stream, then the cancel eventfd.
+   */
+  readonly #pollfd = fixedMemory(Uint8Array, 16);
+  /** Signalled when a wait's signal aborts (made at the first such wait). */
+  #cancelFd = -1;
 
   /**
    * @param libc The loaded C library.
@@ -53,21 +66,31 @@ export class StreamFile implements BackendFile {
     new DataView(this.#pollfd.buffer).setInt32(0, fd, true);
   }
 
-  read(into: Uint8Array, _offset: number): Promise<number> {
+  read(
+    into: Uint8Array,
+    _offset: number,
+    signal?: AbortSignal,
+  ): Promise<number> {
     const { read_now } = this.#libc.symbols;
     return this.#whenReady(
       "read",
       POLLIN,
       () => read_now(this.#fd, into, BigInt(into.length)),
+      signal,
     );
   }
 
-  write(data: Uint8Array, _offset: number): Promise<number> {
+  write(
+    data: Uint8Array,
+    _offset: number,
+    signal?: AbortSignal,
+  ): Promise<number> {
     const { write } = this.#libc.symbols;
     return this.#whenReady(
       "write",
       POLLOUT,
       () => write(this.#fd, data, BigInt(data.length)),
+      signal,
     );
   }
 
@@ -79,24 +102,59 @@ export class StreamFile implements BackendFile {
     syscall: string,
     events: number,
     call: () => number | bigint,
+    signal: AbortSignal | undefined,
   ): Promise<number> {
     for (;;) {
+      signal?.throwIfAborted();
       const result = Number(call());
       if (result >= 0) return result;
       const errno = lastErrno(this.#libc);
-      if (errno === ERRNO.EAGAIN) await this.#wait(events);
+      if (errno === ERRNO.EAGAIN) await this.#wait(events, signal);
       else if (errno !== ERRNO.EINTR) {
         throw errorFromErrno(errno, syscall, this.#path);
       }
     }
   }
 
-  /** Waits on Deno's pool until the descriptor is ready for `events` (or fails: the call says why). */
-  async #wait(events: number): Promise<void> {
+  /**
+   * Waits on Deno's pool until the descriptor is ready for `events` (or
+   * fails: the call says why), or until `signal` aborts (then rejects with
+   * its reason).
+   */
+  async #wait(events: number, signal: AbortSignal | undefined): Promise<void> {
+    const { poll } = this.#libc.symbols;
     const view = new DataView(this.#pollfd.buffer);
     view.setInt16(4, events, true);
     view.setInt16(6, 0, true);
-    await trackForeignCall(() => this.#libc.symbols.poll(this.#pollfd, 1n, -1));
+    if (signal === undefined) {
+      await trackForeignCall(() => poll(this.#pollfd, 1n, -1));
+      return;
+    }
+    const cancelFd = this.#cancelEventfd();
+    view.setInt32(8, cancelFd, true);
+    view.setInt16(12, POLLIN, true);
+    view.setInt16(14, 0, true);
+    const { write } = this.#libc.symbols;
+    const forget = whenAborted(signal, () => write(cancelFd, ONE, 8n));
+    try {
+      await trackForeignCall(() => poll(this.#pollfd, 2n, -1));
+    } finally {
+      forget();
+    }
+    if (signal.aborted) {
+      // Reset the counter (nonblocking: 0 or 1 increments) for the next wait.
+      this.#libc.symbols.read_now(cancelFd, new BigUint64Array(1), 8n);
+      throw signal.reason;
+    }
+  }
+
+  #cancelEventfd(): number {
+    if (this.#cancelFd >= 0) return this.#cancelFd;
+    const fd = this.#libc.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) {
+      throw errorFromErrno(lastErrno(this.#libc), "eventfd", this.#path);
+    }
+    return this.#cancelFd = fd;
   }
 
   fsync(): Promise<void> {
@@ -137,6 +195,7 @@ export class StreamFile implements BackendFile {
   }
 
   close(): Promise<void> {
+    if (this.#cancelFd >= 0) this.#libc.symbols.close(this.#cancelFd);
     return closeDescriptor(this.#libc, this.#fd);
   }
 }

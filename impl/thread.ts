@@ -99,31 +99,44 @@ export class ThreadFile implements BackendFile {
     syscall: string,
     call: () => Promise<number | bigint>,
     again: () => number | bigint,
+    signal: AbortSignal | undefined,
   ): Promise<number> {
-    const result = await this.#pool.run(() => trackForeignCall(call));
+    // A call waiting for a turn of the pool is dropped when `signal` aborts;
+    // one on the pool cannot be stopped, and settles when it ends.
+    const result = await this.#pool.run(() => trackForeignCall(call), signal);
     if (result >= 0) return Number(result);
     const retried = again();
     if (retried >= 0) return Number(retried);
     throw errorFromErrno(lastErrno(this.#libc), syscall, this.#path);
   }
 
-  read(into: Uint8Array, offset: number): Promise<number> {
+  read(
+    into: Uint8Array,
+    offset: number,
+    signal?: AbortSignal,
+  ): Promise<number> {
     const { pread, pread_now } = this.#libc.symbols;
     const [fd, len, off] = [this.#fd, BigInt(into.length), BigInt(offset)];
     return this.#call(
       "read",
       () => pread(fd, into, len, off),
       () => pread_now(fd, into, len, off),
+      signal,
     );
   }
 
-  write(data: Uint8Array, offset: number): Promise<number> {
+  write(
+    data: Uint8Array,
+    offset: number,
+    signal?: AbortSignal,
+  ): Promise<number> {
     const { pwrite, pwrite_now } = this.#libc.symbols;
     const [fd, len, off] = [this.#fd, BigInt(data.length), BigInt(offset)];
     return this.#call(
       "write",
       () => pwrite(fd, data, len, off),
       () => pwrite_now(fd, data, len, off),
+      signal,
     );
   }
 
@@ -180,27 +193,34 @@ export class ThreadFile implements BackendFile {
     return this.#libc.symbols.ftruncate_now(this.#fd, BigInt(length)) === 0;
   }
 
-  async fsync(): Promise<void> {
+  async fsync(signal?: AbortSignal): Promise<void> {
     const { fsync, fsync_now } = this.#libc.symbols;
-    await this.#call("fsync", () => fsync(this.#fd), () => fsync_now(this.#fd));
+    await this.#call(
+      "fsync",
+      () => fsync(this.#fd),
+      () => fsync_now(this.#fd),
+      signal,
+    );
   }
 
-  async fdatasync(): Promise<void> {
+  async fdatasync(signal?: AbortSignal): Promise<void> {
     const { fdatasync, fdatasync_now } = this.#libc.symbols;
     await this.#call(
       "fdatasync",
       () => fdatasync(this.#fd),
       () => fdatasync_now(this.#fd),
+      signal,
     );
   }
 
-  async truncate(length: number): Promise<void> {
+  async truncate(length: number, signal?: AbortSignal): Promise<void> {
     const { ftruncate, ftruncate_now } = this.#libc.symbols;
     const size = BigInt(length);
     await this.#call(
       "ftruncate",
       () => ftruncate(this.#fd, size),
       () => ftruncate_now(this.#fd, size),
+      signal,
     );
   }
 

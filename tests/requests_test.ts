@@ -16,6 +16,9 @@ function request(path: string): RingRequest {
     buffer: undefined,
     resolve: () => {},
     reject: () => {},
+    signal: undefined,
+    forget: undefined,
+    dropped: false,
   };
 }
 

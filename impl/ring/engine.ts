@@ -62,6 +62,7 @@ import { InlineWrites } from "./policies/inline_writes.ts";
 import type { FilePolicy } from "./policies/policy.ts";
 import { PoolFallback } from "./policies/pool_fallback.ts";
 import { PreallocationPolicy } from "./policies/preallocation.ts";
+import { whenAborted } from "../shared/abort.ts";
 import { RequestTable, type RingOp } from "./requests.ts";
 import { RingFile } from "./ring_file.ts";
 import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
@@ -84,7 +85,18 @@ export interface QueuedRequest {
   readonly path: string;
   /** `O_DIRECT`: the file's alignment (1 otherwise). */
   readonly alignment: number;
+  /**
+   * Cancels the request when it aborts: one still queued is dropped, one in
+   * the kernel is cancelled there if the queue can ({@linkcode cancelInKernel}).
+   */
+  readonly signal?: AbortSignal;
 }
+
+/**
+ * The `user_data` slot of a cancellation request (`IORING_OP_ASYNC_CANCEL`):
+ * no request's slot, since a queue has at most `SLOTS_MAX` slots.
+ */
+export const CANCEL_SLOT = 0xffff_ffff;
 
 type Setup =
   | { ok: true; wakes: WakeLoop }
@@ -171,6 +183,25 @@ export abstract class RingBackend implements Backend {
 
   /** Releases the kernel queue; nothing is in flight any more. */
   protected abstract stop(): void;
+
+  /**
+   * Takes the queued, not yet submitted request in `slot` out of the batch:
+   * `"removed"` when it is simply not submitted (the default), `"neutralized"`
+   * when it stays in the batch but does nothing (a queue whose entries are
+   * written in place: it completes with 0, and is rejected as aborted).
+   */
+  protected dropQueued(_slot: number): "removed" | "neutralized" {
+    return "removed";
+  }
+
+  /**
+   * Prepares the cancellation of the request in the kernel in `slot`, to be
+   * submitted with the next batch under {@linkcode CANCEL_SLOT}; false when
+   * the queue cannot cancel (the request then runs to its end).
+   */
+  protected cancelInKernel(_slot: number): boolean {
+    return false;
+  }
 
   /**
    * How completions signalled on `eventfd` wake the JavaScript thread: a read
@@ -326,11 +357,14 @@ export abstract class RingBackend implements Backend {
         new Deno.errors.BadResource("The backend is closed"),
       );
     }
+    if (request.signal?.aborted) return Promise.reject(request.signal.reason);
     const slot = this.#requests.take();
     if (slot === undefined) {
-      return this.#requests.waitForSlot().then(() => this.submit(request));
+      return this.#requests.waitForSlot(request.signal).then(() =>
+        this.submit(request)
+      );
     }
-    const { op, fd, buffer, offset, nowait } = request;
+    const { op, fd, buffer, offset, nowait, signal } = request;
     const length = buffer?.length ?? 0;
     if (length > MAX_REQUEST_BYTES) {
       this.#requests.release(slot);
@@ -357,6 +391,9 @@ export abstract class RingBackend implements Backend {
         buffer,
         resolve,
         reject,
+        signal,
+        forget: signal && whenAborted(signal, () => this.#abort(slot)),
+        dropped: false,
       });
       this.#queued.push(slot);
       this.#pacing.queued(request.alignment > 1);
@@ -431,10 +468,42 @@ export abstract class RingBackend implements Backend {
     }
   }
 
+  /**
+   * `signal` of the request in `slot` aborted: drops it if it is still
+   * queued, else cancels it in the kernel where the queue can. It settles
+   * at its completion, rejected with the signal's reason unless it was over.
+   */
+  #abort(slot: number): void {
+    const request = this.#requests.get(slot);
+    if (this.#closed || request === undefined) return;
+    const at = this.#queued.indexOf(slot);
+    if (at !== -1) {
+      request.dropped = true;
+      if (this.dropQueued(slot) === "removed") {
+        this.#queued.splice(at, 1);
+        this.#inKernel++; // as if submitted, for #complete
+        this.#complete(slot, -ERRNO.ECANCELED);
+      }
+    } else if (this.cancelInKernel(slot)) {
+      this.#queued.push(CANCEL_SLOT);
+      this.#pacing.queued(false);
+    }
+  }
+
   #complete(slot: number, res: number): void {
-    const request = this.#requests.release(slot);
     this.#inKernel--;
+    if (slot === CANCEL_SLOT) {
+      // A cancellation's own result: the cancelled request reports its end.
+      this.#checkIdle();
+      return;
+    }
+    const request = this.#requests.release(slot);
     this.#checkIdle();
+    request.forget?.();
+    if (request.signal?.aborted && (res < 0 || request.dropped)) {
+      request.reject(request.signal.reason);
+      return;
+    }
     if (res >= 0) {
       request.resolve(res);
       return;

@@ -22,6 +22,12 @@ export interface RingRequest {
   readonly buffer: Uint8Array | undefined;
   readonly resolve: (result: number) => void;
   readonly reject: (error: unknown) => void;
+  /** The caller's signal, if any. */
+  readonly signal: AbortSignal | undefined;
+  /** Stops following the signal (at the completion). */
+  readonly forget: (() => void) | undefined;
+  /** Taken out of its batch before the kernel saw it (the signal aborted). */
+  dropped: boolean;
 }
 
 /** The slots of a kernel queue and the requests in them. */
@@ -67,6 +73,11 @@ export class RequestTable {
   /** Puts `request` in the `slot` taken for it. */
   put(slot: number, request: RingRequest): void {
     this.#requests[slot] = request;
+  }
+
+  /** The request in `slot`, if one is there. */
+  get(slot: number): RingRequest | undefined {
+    return this.#requests[slot];
   }
 
   /** The request in `slot`; the slot is free again, and one waiter gets it. */

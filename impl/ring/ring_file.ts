@@ -66,6 +66,7 @@ export class RingFile implements BackendFile {
       op: "read" | "write",
       buffer: Uint8Array,
       offset: number,
+      signal: AbortSignal | undefined,
       nowait = false,
     ) =>
       queue.submit({
@@ -76,14 +77,16 @@ export class RingFile implements BackendFile {
         nowait,
         path,
         alignment: this.alignment,
+        signal,
       });
     this.#read = readChain(
       policies,
-      (into, offset, nowait) => request("read", into, offset, nowait),
+      (into, offset, signal, nowait) =>
+        request("read", into, offset, signal, nowait),
     );
     this.#write = writeChain(
       policies,
-      (data, offset) => request("write", data, offset),
+      (data, offset, signal) => request("write", data, offset, signal),
     );
     const inline = options.inline;
     this.#writeNow = writeChain(
@@ -91,7 +94,7 @@ export class RingFile implements BackendFile {
       (data, offset) =>
         queue.settleInline(() => inline!.writeNow(data, offset)),
     );
-    this.#sync = syncChain(policies, async (data) => {
+    this.#sync = syncChain(policies, async (data, signal) => {
       await queue.submit({
         op: data ? "fdatasync" : "fsync",
         fd,
@@ -100,36 +103,45 @@ export class RingFile implements BackendFile {
         nowait: false,
         path,
         alignment: 1,
+        signal,
       });
     });
   }
 
-  read(into: Uint8Array, offset: number): Promise<number> {
-    return this.#read(into, offset);
+  read(
+    into: Uint8Array,
+    offset: number,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    return this.#read(into, offset, signal);
   }
 
   writeInline(data: Uint8Array, offset: number): Promise<number> | undefined {
     if (this.#inline?.takes(data.length) !== true) return undefined;
-    return this.#writeNow(data, offset);
+    return this.#writeNow(data, offset, undefined);
   }
 
-  write(data: Uint8Array, offset: number): Promise<number> {
+  write(
+    data: Uint8Array,
+    offset: number,
+    signal?: AbortSignal,
+  ): Promise<number> {
     if (this.#inline?.takes(data.length) === true) {
-      return this.#writeNow(data, offset);
+      return this.#writeNow(data, offset, undefined); // over before it returns
     }
-    return this.#write(data, offset);
+    return this.#write(data, offset, signal);
   }
 
-  fsync(): Promise<void> {
-    return this.#sync(false);
+  fsync(signal?: AbortSignal): Promise<void> {
+    return this.#sync(false, signal);
   }
 
-  fdatasync(): Promise<void> {
-    return this.#sync(true);
+  fdatasync(signal?: AbortSignal): Promise<void> {
+    return this.#sync(true, signal);
   }
 
-  async truncate(length: number): Promise<void> {
-    await this.#threads.truncate(length);
+  async truncate(length: number, signal?: AbortSignal): Promise<void> {
+    await this.#threads.truncate(length, signal);
     for (const policy of this.#policies) policy.truncated?.(length);
   }
 

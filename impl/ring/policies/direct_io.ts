@@ -84,6 +84,7 @@ export class DirectIo implements FilePolicy {
   async read(
     into: Uint8Array,
     offset: number,
+    signal: AbortSignal | undefined,
     next: ReadStep,
   ): Promise<number> {
     this.#check("read", into.length, offset);
@@ -92,7 +93,8 @@ export class DirectIo implements FilePolicy {
     // whether it succeeded or not (one refused before the kernel saw it is
     // over too).
     try {
-      const n = await next(aligned, offset);
+      const n = await next(aligned, offset, signal);
+      signal?.throwIfAborted(); // `into` may be the caller's: not after an abort
       into.set(aligned.subarray(0, n));
       return n;
     } finally {
@@ -100,7 +102,12 @@ export class DirectIo implements FilePolicy {
     }
   }
 
-  write(data: Uint8Array, offset: number, next: WriteStep): Promise<number> {
+  write(
+    data: Uint8Array,
+    offset: number,
+    signal: AbortSignal | undefined,
+    next: WriteStep,
+  ): Promise<number> {
     try {
       this.#check("write", data.length, offset);
     } catch (error) {
@@ -108,7 +115,9 @@ export class DirectIo implements FilePolicy {
     }
     const aligned = this.#take(data.length);
     aligned.set(data);
-    return next(aligned, offset).finally(() => this.#buffers.give(aligned));
+    return next(aligned, offset, signal).finally(() =>
+      this.#buffers.give(aligned)
+    );
   }
 
   #take(length: number): Uint8Array {

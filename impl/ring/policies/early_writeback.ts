@@ -135,8 +135,13 @@ export class EarlyWritebackPolicy implements FilePolicy {
     this.#writeback = new EarlyWriteback(start);
   }
 
-  write(data: Uint8Array, offset: number, next: WriteStep): Promise<number> {
-    const writing = next(data, offset);
+  write(
+    data: Uint8Array,
+    offset: number,
+    signal: AbortSignal | undefined,
+    next: WriteStep,
+  ): Promise<number> {
+    const writing = next(data, offset, signal);
     this.#writeback.wrote(offset, data.length);
     return writing;
   }

@@ -12,27 +12,53 @@
  * @module
  */
 
-/** The next step of a read; `nowait` submits it with `RWF_NOWAIT`. */
+/**
+ * The next step of a read; `nowait` submits it with `RWF_NOWAIT`. `signal`
+ * (here and in the other steps) is the caller's, passed on by every policy
+ * (see `BackendFile.read`).
+ */
 export type ReadStep = (
   into: Uint8Array,
   offset: number,
+  signal: AbortSignal | undefined,
   nowait?: boolean,
 ) => Promise<number>;
 
 /** The next step of a write. */
-export type WriteStep = (data: Uint8Array, offset: number) => Promise<number>;
+export type WriteStep = (
+  data: Uint8Array,
+  offset: number,
+  signal: AbortSignal | undefined,
+) => Promise<number>;
 
 /** The next step of a sync (`fdatasync(2)` when `data`, else `fsync(2)`). */
-export type SyncStep = (data: boolean) => Promise<void>;
+export type SyncStep = (
+  data: boolean,
+  signal: AbortSignal | undefined,
+) => Promise<void>;
 
 /** A policy of one file of a kernel queue; every hook is optional. */
 export interface FilePolicy {
   /** A read of `into` at `offset`. */
-  read?(into: Uint8Array, offset: number, next: ReadStep): Promise<number>;
+  read?(
+    into: Uint8Array,
+    offset: number,
+    signal: AbortSignal | undefined,
+    next: ReadStep,
+  ): Promise<number>;
   /** A write of `data` at `offset`, queued or done on this thread. */
-  write?(data: Uint8Array, offset: number, next: WriteStep): Promise<number>;
+  write?(
+    data: Uint8Array,
+    offset: number,
+    signal: AbortSignal | undefined,
+    next: WriteStep,
+  ): Promise<number>;
   /** A sync. */
-  sync?(data: boolean, next: SyncStep): Promise<void>;
+  sync?(
+    data: boolean,
+    signal: AbortSignal | undefined,
+    next: SyncStep,
+  ): Promise<void>;
   /** The file was truncated to `length` bytes. */
   truncated?(length: number): void;
   /** The file is closing: its last request is over, its descriptor still open. */
@@ -49,7 +75,7 @@ export function readChain(
     if (policy.read === undefined) continue;
     const next = step;
     // A policy's own read takes no `nowait`: only the queue does.
-    step = (into, offset) => policy.read!(into, offset, next);
+    step = (into, offset, signal) => policy.read!(into, offset, signal, next);
   }
   return step;
 }
@@ -63,7 +89,7 @@ export function writeChain(
   for (const policy of [...policies].reverse()) {
     if (policy.write === undefined) continue;
     const next = step;
-    step = (data, offset) => policy.write!(data, offset, next);
+    step = (data, offset, signal) => policy.write!(data, offset, signal, next);
   }
   return step;
 }
@@ -77,7 +103,7 @@ export function syncChain(
   for (const policy of [...policies].reverse()) {
     if (policy.sync === undefined) continue;
     const next = step;
-    step = (data) => policy.sync!(data, next);
+    step = (data, signal) => policy.sync!(data, signal, next);
   }
   return step;
 }

@@ -38,28 +38,41 @@ export class PoolFallback implements FilePolicy {
     this.#nowait = nowaitReads;
   }
 
-  read(into: Uint8Array, offset: number, next: ReadStep): Promise<number> {
-    if (!this.#nowait) return next(into, offset);
-    return next(into, offset, true).then(
+  read(
+    into: Uint8Array,
+    offset: number,
+    signal: AbortSignal | undefined,
+    next: ReadStep,
+  ): Promise<number> {
+    if (!this.#nowait) return next(into, offset, signal);
+    return next(into, offset, signal, true).then(
       (n) =>
         n === 0 || n === into.length
           ? n
           // RWF_NOWAIT stops at the first page not in the cache: the pool
           // reads the rest (0 bytes at the end of the file).
-          : this.#threads.read(into.subarray(n), offset + n).then((m) => n + m),
+          : this.#threads.read(into.subarray(n), offset + n, signal).then((
+            m,
+          ) => n + m),
       (error) => {
         const refused = refusedNow(error);
         if (refused === undefined) throw error;
         if (refused === "unsupported") this.#nowait = false;
-        return this.#threads.read(into, offset);
+        return this.#threads.read(into, offset, signal);
       },
     );
   }
 
-  sync(data: boolean, next: SyncStep): Promise<void> {
-    return next(data).catch((error) => {
+  sync(
+    data: boolean,
+    signal: AbortSignal | undefined,
+    next: SyncStep,
+  ): Promise<void> {
+    return next(data, signal).catch((error) => {
       if (refusedNow(error) === undefined) throw error;
-      return data ? this.#threads.fdatasync() : this.#threads.fsync();
+      return data
+        ? this.#threads.fdatasync(signal)
+        : this.#threads.fsync(signal);
     });
   }
 }

@@ -145,9 +145,14 @@ export class PreallocationPolicy implements FilePolicy {
     this.#truncateNow = truncateNow;
   }
 
-  write(data: Uint8Array, offset: number, next: WriteStep): Promise<number> {
+  write(
+    data: Uint8Array,
+    offset: number,
+    signal: AbortSignal | undefined,
+    next: WriteStep,
+  ): Promise<number> {
     this.#preallocation.beforeWrite(offset, data.length);
-    return next(data, offset).then((n) => {
+    return next(data, offset, signal).then((n) => {
       this.#preallocation.wrote(offset, n);
       return n;
     });
