@@ -1,6 +1,7 @@
 /**
  * `AIOFile.read(4096, randomOffset)` on a page-cached file, per backend, beside
- * `Deno.FsFile` and `node:fs/promises`, at queue depth 1 and 32.
+ * `Deno.FsFile` and `node:fs/promises`, at queue depth 1 and 32, and at QD32
+ * with a signal that never fires against none (the cost of cancellation).
  *
  * - QD1: one read per iteration, awaited. IOPS = 1 s / (time/iter).
  * - QD32: 32 reads started together per iteration, then awaited; the time shown is
@@ -197,6 +198,31 @@ Deno.bench({
   fn: benchFn(path, () => batch(QD, nodeRead)),
 });
 aioBenches(qd32, QD);
+
+// The cost of cancellation support: the same QD32 batches with a signal that
+// never fires, against none, per backend (one group each, so that deno bench
+// prints the ratio). Target: within 3 %.
+const quiet = new AbortController().signal;
+for (const [backend, { file }] of aio) {
+  const group =
+    `read 4 KiB, QD${QD}, AIOFile [${backend}]: a signal that never fires`;
+  Deno.bench({
+    name: `AIOFile.read [${backend}], no signal`,
+    group,
+    baseline: true,
+    fn: benchFn(path, () => batch(QD, () => aioRead(file))),
+  });
+  Deno.bench({
+    name: `AIOFile.read [${backend}], { signal }`,
+    group,
+    fn: benchFn(path, () =>
+      batch(QD, async () => {
+        const n = (await file.read(BLOCK, offsets.next(), { signal: quiet }))
+          .length;
+        expectBlock(n, "AIOFile.read");
+      })),
+  });
+}
 
 // O_DIRECT: the device, not the page cache (the kernel-queue backends only).
 const qd32Direct =

@@ -279,7 +279,17 @@ backendTest(
     reads.forEach((read, i) =>
       assert.deepEqual(read, data.subarray(i * 4096, (i + 1) * 4096))
     );
-    assert.deepEqual(ours(), before, "descriptors");
+    // None more than after the warm-up (Deno's backend keeps a few handles
+    // of the file for concurrent requests, and may close some).
+    const after = ours();
+    assert.ok(
+      after.length <= before.length,
+      `${after.length} > ${before.length}`,
+    );
+    assert.deepEqual(
+      after.filter((target) => !target.startsWith(dir)),
+      before.filter((target) => !target.startsWith(dir)),
+    );
     await afp.close();
     assert.deepEqual(ours().filter((target) => target.startsWith(dir)), []);
   },

@@ -1112,24 +1112,33 @@ backendTest(
       flags: readOnly(false),
     });
     try {
-      await file.read(new Uint8Array(4096), 0); // woken by a completion
-      // A cached read completes during its submission: its caller goes on
-      // in a microtask, the streak of microtasks it began still running.
-      await cached.read(new Uint8Array(4096), 0);
-      batches.length = 0;
-      // Busy past the budget, as a long run of microtask completions would be.
-      const start = performance.now();
-      while (performance.now() - start < 2 * YIELD_EVERY_MS) {
-        // spin
+      // A loaded machine may serve the cached read below through a kernel
+      // worker (a completion woken by a macrotask, which ends the streak):
+      // the rule holds if one of a few attempts shows it.
+      let early: number[] = [];
+      for (let attempt = 0; attempt < 5; attempt++) {
+        await file.read(new Uint8Array(4096), 0); // woken by a completion
+        // A cached read completes during its submission: its caller goes on
+        // in a microtask, the streak of microtasks it began still running.
+        await cached.read(new Uint8Array(4096), 0);
+        batches.length = 0;
+        // Busy past the budget, as a long run of microtask completions would be.
+        const start = performance.now();
+        while (performance.now() - start < 2 * YIELD_EVERY_MS) {
+          // spin
+        }
+        const reads = Array.from(
+          { length: DIRECT_SUBMIT_EVERY },
+          (_, i) => file.read(new Uint8Array(4096), i * 4096),
+        );
+        for (let i = 0; i < 10; i++) await Promise.resolve();
+        early = [...batches];
+        assert.deepEqual(await Promise.all(reads), reads.map(() => 4096));
+        if (early.length > 0) continue;
+        assert.deepEqual(batches, [DIRECT_SUBMIT_EVERY]);
+        break;
       }
-      const reads = Array.from(
-        { length: DIRECT_SUBMIT_EVERY },
-        (_, i) => file.read(new Uint8Array(4096), i * 4096),
-      );
-      for (let i = 0; i < 10; i++) await Promise.resolve();
-      assert.deepEqual(batches, [], "submitted before a macrotask");
-      assert.deepEqual(await Promise.all(reads), reads.map(() => 4096));
-      assert.deepEqual(batches, [DIRECT_SUBMIT_EVERY]);
+      assert.deepEqual(early, [], "submitted before a macrotask");
     } finally {
       await cached.close();
       await file.close();
