@@ -86,8 +86,6 @@ export class UringBackend extends RingBackend {
   #rings: Rings | undefined;
   /** The SQ tail including requests prepared but not yet published. */
   #tail = 0;
-  /** The SQE index of each slot's request while it is queued. */
-  readonly #entryOf: Uint32Array;
   /**
    * Each slot's generation, in the high half of its requests' `user_data`: a
    * cancellation names one request, never a later one in the same slot.
@@ -111,7 +109,6 @@ export class UringBackend extends RingBackend {
   ) {
     const tuning = options?.tuning ?? DEFAULT_TUNING;
     super(libc, tuning);
-    this.#entryOf = new Uint32Array(tuning.slots);
     this.#generation = new Uint32Array(tuning.slots);
     this.#calls = calls;
     this.#relay = options?.relay ?? true;
@@ -237,7 +234,6 @@ export class UringBackend extends RingBackend {
     );
     const generation = (this.#generation[slot] + 1) >>> 0;
     this.#generation[slot] = generation;
-    this.#entryOf[slot] = index;
     sqe.setUint32(base + SQE.userData, slot, true);
     sqe.setUint32(base + SQE.userData + 4, generation, true);
     // The remaining fields (buf_index, personality, splice_fd_in, addr3) stay 0.
@@ -245,15 +241,6 @@ export class UringBackend extends RingBackend {
     sqe.setBigUint64(base + 48, 0n, true);
     sqe.setBigUint64(base + 56, 0n, true);
     rings.sq[rings.sqArray + index] = index;
-  }
-
-  /** Turns the queued request's entry into a `NOP`, which completes with 0. */
-  protected override dropQueued(slot: number): "neutralized" {
-    const sqe = this.#rings!.sqes;
-    const base = this.#entryOf[slot] * SQE.SIZE;
-    sqe.setUint8(base + SQE.opcode, IORING_OP.NOP);
-    sqe.setUint32(base + SQE.opFlags, 0, true);
-    return "neutralized";
   }
 
   /** An `IORING_OP_ASYNC_CANCEL` entry naming the request in `slot`. */

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { AIOFile, createContext } from "../mod.ts";
 import { type UringBackend, uringProvider } from "../impl/uring.ts";
+import { RingBackend } from "../impl/ring/engine.ts";
 import { loadLibc } from "../ffi/libc.ts";
 import { pendingForeignCalls } from "../impl/pending.ts";
 import { unavailableReason } from "../impl/providers.ts";
@@ -293,4 +294,47 @@ backendTest(
     await afp.close();
     assert.deepEqual(ours().filter((target) => target.startsWith(dir)), []);
   },
+);
+
+backendTest(
+  "requests waiting for a slot of the kernel queue are dropped when their signal aborts",
+  async (_context, dir, backend) => {
+    const path = `${dir}/file.bin`;
+    const data = new Uint8Array(64 * 1024).map((_, i) => (i * 5) & 255);
+    await Deno.writeFile(path, data);
+    // One slot, many turns: requests wait in the queue, not in the context.
+    await using context = createContext({ backend, tuning: { slots: 1 } });
+    await using afp = await AIOFile.open(path, "rb", { context, direct: true });
+    // Counts the requests handed to the queue, and those handed again once
+    // a slot is free (a request that waited for one).
+    const submit = RingBackend.prototype.submit;
+    let submitted = 0;
+    RingBackend.prototype.submit = function (this: RingBackend, request) {
+      submitted++;
+      return submit.call(this, request);
+    };
+    try {
+      const controller = new AbortController();
+      const reads = Array.from(
+        { length: 16 },
+        (_, i) => afp.read(4096, i * 4096, { signal: controller.signal }),
+      );
+      await Promise.resolve();
+      controller.abort(new Stop("slots"));
+      for (const outcome of await Promise.allSettled(reads)) {
+        if (outcome.status === "rejected") assert.ok(isStop(outcome.reason));
+      }
+      // 16, and a few that had a slot before the abort: not 16 more.
+      assert.ok(submitted < 20, `${submitted} submissions`);
+    } finally {
+      RingBackend.prototype.submit = submit;
+    }
+    const again = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => afp.read(4096, i * 4096)),
+    );
+    again.forEach((read, i) =>
+      assert.deepEqual(read, data.subarray(i * 4096, (i + 1) * 4096))
+    );
+  },
+  { only: ["uring", "linux"] },
 );

@@ -16,9 +16,9 @@ function request(path: string): RingRequest {
     buffer: undefined,
     resolve: () => {},
     reject: () => {},
+    slot: 0,
     signal: undefined,
     forget: undefined,
-    dropped: false,
   };
 }
 

@@ -63,7 +63,7 @@ import type { FilePolicy } from "./policies/policy.ts";
 import { PoolFallback } from "./policies/pool_fallback.ts";
 import { PreallocationPolicy } from "./policies/preallocation.ts";
 import { whenAborted } from "../shared/abort.ts";
-import { RequestTable, type RingOp } from "./requests.ts";
+import { RequestTable, type RingOp, type RingRequest } from "./requests.ts";
 import { RingFile } from "./ring_file.ts";
 import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
 import { WakeLoop } from "./wake_loop.ts";
@@ -86,8 +86,11 @@ export interface QueuedRequest {
   /** `O_DIRECT`: the file's alignment (1 otherwise). */
   readonly alignment: number;
   /**
-   * Cancels the request when it aborts: one still queued is dropped, one in
-   * the kernel is cancelled there if the queue can ({@linkcode cancelInKernel}).
+   * Cancels the request when it aborts: one waiting for a slot is dropped;
+   * one in the kernel is cancelled there if the queue can
+   * ({@linkcode RingBackend.cancelInKernel}), else runs to its end. (A
+   * request submitted in this tick is in the kernel by the time an abort
+   * can be seen: requests are submitted at the end of the tick.)
    */
   readonly signal?: AbortSignal;
 }
@@ -122,6 +125,12 @@ export abstract class RingBackend implements Backend {
   #setup: Setup | undefined;
   #eventfd = -1;
   readonly #queued: number[] = [];
+  /**
+   * Requests with a signal submitted by the last flush: those still in the
+   * kernel after its reap start following their signal then (most requests
+   * complete during their submission, and never need to).
+   */
+  readonly #toFollow: RingRequest[] = [];
   #inKernel = 0;
   /** Set by `close()`: no new request is taken. */
   #closing: Promise<void> | undefined;
@@ -183,16 +192,6 @@ export abstract class RingBackend implements Backend {
 
   /** Releases the kernel queue; nothing is in flight any more. */
   protected abstract stop(): void;
-
-  /**
-   * Takes the queued, not yet submitted request in `slot` out of the batch:
-   * `"removed"` when it is simply not submitted (the default), `"neutralized"`
-   * when it stays in the batch but does nothing (a queue whose entries are
-   * written in place: it completes with 0, and is rejected as aborted).
-   */
-  protected dropQueued(_slot: number): "removed" | "neutralized" {
-    return "removed";
-  }
 
   /**
    * Prepares the cancellation of the request in the kernel in `slot`, to be
@@ -392,10 +391,11 @@ export abstract class RingBackend implements Backend {
         resolve,
         reject,
         signal,
-        forget: signal && whenAborted(signal, () => this.#abort(slot)),
-        dropped: false,
+        slot,
+        forget: undefined,
       });
       this.#queued.push(slot);
+      if (signal !== undefined) this.#toFollow.push(this.#requests.get(slot)!);
       this.#pacing.queued(request.alignment > 1);
     });
   }
@@ -443,8 +443,20 @@ export abstract class RingBackend implements Backend {
       }
     }
     this.#reap();
+    if (this.#toFollow.length > 0) this.#followSignals();
     if (this.#setup?.ok) this.#setup.wakes.arm();
     this.#checkIdle();
+  }
+
+  /** The requests of the last flush still in the kernel follow their signal. */
+  #followSignals(): void {
+    for (const request of this.#toFollow.splice(0)) {
+      if (this.#requests.get(request.slot) !== request) continue; // over
+      const signal = request.signal!;
+      if (signal.aborted) this.#abort(request.slot);
+      else {request.forget = whenAborted(signal, () =>
+          this.#abort(request.slot));}
+    }
   }
 
   #checkIdle(): void {
@@ -469,22 +481,13 @@ export abstract class RingBackend implements Backend {
   }
 
   /**
-   * `signal` of the request in `slot` aborted: drops it if it is still
-   * queued, else cancels it in the kernel where the queue can. It settles
-   * at its completion, rejected with the signal's reason unless it was over.
+   * `signal` of the request in `slot`, in the kernel, aborted: cancels it
+   * there where the queue can. It settles at its completion, rejected with
+   * the signal's reason unless it was over.
    */
   #abort(slot: number): void {
-    const request = this.#requests.get(slot);
-    if (this.#closed || request === undefined) return;
-    const at = this.#queued.indexOf(slot);
-    if (at !== -1) {
-      request.dropped = true;
-      if (this.dropQueued(slot) === "removed") {
-        this.#queued.splice(at, 1);
-        this.#inKernel++; // as if submitted, for #complete
-        this.#complete(slot, -ERRNO.ECANCELED);
-      }
-    } else if (this.cancelInKernel(slot)) {
+    if (this.#closed || this.#requests.get(slot) === undefined) return;
+    if (this.cancelInKernel(slot)) {
       this.#queued.push(CANCEL_SLOT);
       this.#pacing.queued(false);
     }
@@ -500,7 +503,7 @@ export abstract class RingBackend implements Backend {
     const request = this.#requests.release(slot);
     this.#checkIdle();
     request.forget?.();
-    if (request.signal?.aborted && (res < 0 || request.dropped)) {
+    if (res < 0 && request.signal?.aborted) {
       request.reject(request.signal.reason);
       return;
     }

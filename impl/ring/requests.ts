@@ -22,12 +22,12 @@ export interface RingRequest {
   readonly buffer: Uint8Array | undefined;
   readonly resolve: (result: number) => void;
   readonly reject: (error: unknown) => void;
+  /** Its slot. */
+  readonly slot: number;
   /** The caller's signal, if any. */
   readonly signal: AbortSignal | undefined;
-  /** Stops following the signal (at the completion). */
-  readonly forget: (() => void) | undefined;
-  /** Taken out of its batch before the kernel saw it (the signal aborted). */
-  dropped: boolean;
+  /** Stops following the signal (at the completion), once it follows it. */
+  forget: (() => void) | undefined;
 }
 
 /** The slots of a kernel queue and the requests in them. */
