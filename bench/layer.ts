@@ -22,7 +22,7 @@
  * The last column counts this process's minor page faults during each run
  * (`bench/page_faults.ts`); blank for the participants that run in another
  * process. A run that maps tens of thousands of fresh pages is slow for that
- * reason alone: see the README, under the table of the file-like layer.
+ * reason alone: see docs/performance.md, "The file-like layer".
  *
  * ```sh
  * deno run --allow-all bench/layer.ts [rounds=5]
