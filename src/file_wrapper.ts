@@ -624,11 +624,7 @@ export abstract class FileWrapper<
    */
   close(): Promise<void> {
     // Never refused because of the signal: it still syncs and closes.
-    this.#closing ??= this.#afterWrites(
-      () => this.file.close(),
-      false,
-      undefined,
-    );
+    this.#closing ??= this.#afterWrites(() => this.file.close(), false, false);
     return this.#closing;
   }
 
@@ -655,12 +651,14 @@ export abstract class FileWrapper<
   /**
    * Runs `task` after the operations issued before it and the writes in flight.
    * `moves`: whether it moves the position by an amount known only when it ends.
+   * `cancellable`: whether the signal cancels it (all but `close`).
    */
   #afterWrites<T>(
     task: () => Promise<T>,
     moves = true,
-    signal: AbortSignal | undefined = this.#signal,
+    cancellable = true,
   ): Promise<T> {
+    const signal = cancellable ? this.#signal : undefined;
     if (!this.#serial.busy) this.#planned = this.#position;
     if (moves) this.#planned = undefined;
     const run = async () => {
