@@ -343,6 +343,9 @@ backendTest(
     const pending = afp.read();
     controller.abort(reason);
     await rejectsWith(pending, reason, "the read called before the abort");
+    // The streams error at once, with no read or write asked of them.
+    await rejectsWith(readable.closed, reason, "the readable stream");
+    await rejectsWith(writable.closed, reason, "the writable stream");
     await rejectsWith(afp.read(), reason, "read");
     await rejectsWith(afp.readLine(), reason, "readLine");
     await rejectsWith(afp.write("more"), reason, "write");
