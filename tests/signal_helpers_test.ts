@@ -276,6 +276,43 @@ backendTest(
 );
 
 backendTest(
+  "asyncOpen with a signal: writes waiting their turn at the abort reject with the reason, and the file holds the writes that resolved",
+  async (_context, dir, backend: BackendName) => {
+    await using context = createContext({
+      backend,
+      maxRequests: 1,
+      tuning: { inlineWriteMax: 0 },
+    });
+    const path = `${dir}/data`;
+    const controller = new AbortController();
+    const reason = new Error("stop writing");
+    const afp = await asyncOpen(path, "w", {
+      context,
+      signal: controller.signal,
+    });
+    const pieces = Array.from({ length: 20 }, (_, i) => `piece ${i};`);
+    const writes = pieces.map((piece) => afp.write(piece));
+    controller.abort(reason);
+    const outcomes = await Promise.allSettled(writes);
+    await afp.close();
+    const text = await Deno.readTextFile(path);
+    let expected = "";
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === "fulfilled") {
+        expected = expected.padEnd(i * pieces[0].length, "\0") + pieces[i];
+      } else {
+        assert.equal(outcome.reason, reason);
+      }
+    });
+    assert.ok(
+      outcomes.some(({ status }) => status === "rejected"),
+      "the abort cancelled writes waiting their turn",
+    );
+    assert.equal(text, expected);
+  },
+);
+
+backendTest(
   "Writer with write-behind aborted: a pending call resolves only if its write lands; flush reports the cancelled ones, then the file closes",
   async (_context, dir, backend: BackendName) => {
     await using context = createContext({
@@ -341,8 +378,12 @@ backendTest(
     const writable = afp.writable.getWriter();
     await writable.write("four\n");
     const pending = afp.read();
+    const stat = afp.stat();
+    const size = afp.seek(0, 2);
     controller.abort(reason);
     await rejectsWith(pending, reason, "the read called before the abort");
+    await rejectsWith(stat, reason, "the stat called before the abort");
+    await rejectsWith(size, reason, "the seek called before the abort");
     // The streams error at once, with no read or write asked of them.
     await rejectsWith(readable.closed, reason, "the readable stream");
     await rejectsWith(writable.closed, reason, "the writable stream");
@@ -385,6 +426,41 @@ backendTest(
       await within(1000, rejectsWith(reading, reason), "the aborted read");
       await within(5000, afp.close(), "close()");
       assert.equal(afp.closed, true);
+    } finally {
+      writer.close();
+    }
+  },
+);
+
+backendTest(
+  "a FIFO through asyncOpen: aborting while the open waits for a writer rejects with the reason, and the file is closed once open",
+  async (context, dir) => {
+    const fifo = `${dir}/fifo`;
+    mkfifo(fifo);
+    const controller = new AbortController();
+    const reason = new Error("stop waiting");
+    const opening = asyncOpen(fifo, "r", {
+      context,
+      signal: controller.signal,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort(reason);
+    await within(1000, rejectsWith(opening, reason), "the aborted open");
+    // The open completes when a writer comes; the library then closes the
+    // file, and the writer finds no reader left.
+    const writer = await Deno.open(fifo, { write: true });
+    try {
+      let broken = false;
+      for (let i = 0; i < 500 && !broken; i++) {
+        try {
+          await writer.write(new Uint8Array(1));
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        } catch (error) {
+          assert.ok(error instanceof Deno.errors.BrokenPipe, String(error));
+          broken = true;
+        }
+      }
+      assert.ok(broken, "the reading end was closed");
     } finally {
       writer.close();
     }
