@@ -7,6 +7,7 @@
 import { AIOFile, type AIOFileOptions } from "./aiofile.ts";
 import { BinaryFileWrapper, TextFileWrapper } from "./file_wrapper.ts";
 import { textLayout } from "./text_layout.ts";
+import { abortable, signalOf } from "../impl/shared/abort.ts";
 
 /**
  * The wrapper type of a mode: {@linkcode BinaryFileWrapper} for binary modes
@@ -45,7 +46,12 @@ export type FileWrapperOf<M extends string> = string extends M
  *
  * @param file A path, a `file:` URL or an open `Deno.FsFile`.
  * @param mode A Python-style mode: `r`, `w`, `a` or `x`, optionally `+` and `b`.
- * @param options The encoding (text modes), the context, `direct`.
+ * @param options The encoding (text modes), the context, `direct`, and a
+ * `signal`: once it aborts, the opening (if still under way) and every
+ * operation of the wrapper but `close` reject with `signal.reason`, and the
+ * requests in flight are cancelled; `close` still syncs and closes.
+ * @throws {TypeError} (the promise rejects) for a `signal` that is not an
+ * `AbortSignal`, among other bad options.
  *
  * @example Write, seek, read
  * ```ts
@@ -88,17 +94,33 @@ export type FileWrapperOf<M extends string> = string extends M
 export async function asyncOpen<M extends string = "r">(
   file: string | URL | Deno.FsFile,
   mode: M = "r" as M,
-  options?: AIOFileOptions,
+  options?: AIOFileOptions & {
+    /** Once it aborts, the wrapper's operations but `close` reject with its reason. */
+    signal?: AbortSignal;
+  },
 ): Promise<FileWrapperOf<M>> {
+  const signal = signalOf(options);
+  signal?.throwIfAborted();
   const afp = new AIOFile<M>(file, mode, options);
   // Refuse an encoding that cannot be streamed before opening anything.
   if (!afp.mode.binary) textLayout(afp.encoding);
-  await afp.open();
+  const opening = afp.open();
   try {
-    const position = afp.mode.appending ? await afp.size() : 0;
-    return (afp.mode.binary
-      ? new BinaryFileWrapper(afp, position)
-      : new TextFileWrapper(afp, position)) as FileWrapperOf<M>;
+    await abortable(opening, signal);
+  } catch (error) {
+    // Aborted while opening (a FIFO waits for its other end): the file is
+    // closed once it is open.
+    if (signal?.aborted) opening.then(() => afp.close()).catch(() => {});
+    throw error;
+  }
+  try {
+    const position = afp.mode.appending
+      ? await abortable(afp.size(), signal)
+      : 0;
+    const wrapper = afp.mode.binary
+      ? new BinaryFileWrapper(afp, position, { signal })
+      : new TextFileWrapper(afp, position, { signal });
+    return wrapper as FileWrapperOf<M>;
   } catch (error) {
     await afp.close().catch(() => {});
     throw error;

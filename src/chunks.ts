@@ -91,15 +91,23 @@ export class ChunkSource {
   #lastBlock: ArrayBuffer | undefined;
   /** Borrowed mode: buffers all taken, to reuse once the caller moved past them. */
   #retired: ArrayBuffer[] = [];
+  /** Cancels every read this source makes, reads ahead included. */
+  readonly #signal: AbortSignal | undefined;
 
+  /**
+   * @param signal Passed to every read: once it aborts, the read awaited and
+   * those ahead reject with its reason (a read's buffer is then never reused).
+   */
   constructor(
     file: ByteReadable,
     offset: number,
     chunkSize: number,
     readAheadBytes: number,
     ownership: ChunkOwnership = "owned",
+    signal?: AbortSignal,
   ) {
     this.#file = file;
+    this.#signal = signal;
     this.#next = offset;
     this.#chunkSize = chunkSize;
     this.#readAheadBytes = readAheadBytes;
@@ -238,12 +246,12 @@ export class ChunkSource {
     this.#next += size;
     let bytes: Promise<Uint8Array>;
     if (this.#spare === undefined) {
-      bytes = this.#file.readBytes(size, offset);
+      bytes = this.#file.readBytes(size, offset, this.#signal);
     } else {
       // A dropped read's buffer is never reused (the read may still be going
       // on): only buffers whose chunks were all taken come back.
       const into = new Uint8Array(this.#spareOf(size), 0, size);
-      bytes = this.#file.readInto(into, offset).then((n) =>
+      bytes = this.#file.readInto(into, offset, this.#signal).then((n) =>
         into.subarray(0, n)
       );
     }

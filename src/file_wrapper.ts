@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type AIOFile, fileAccess } from "./aiofile.ts";
+import { type AIOFile, fileAccess, type OperationOptions } from "./aiofile.ts";
 import { encodeSeparator, LineReader } from "./line_reader.ts";
 import { indexOfSeparator } from "./bytes.ts";
 import { ByteBuffer } from "./byte_buffer.ts";
@@ -16,6 +16,7 @@ import {
   Reader,
 } from "./reader.ts";
 import { Semaphore } from "../impl/shared/semaphore.ts";
+import { abortable, signalOf } from "../impl/shared/abort.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { readableFrom, STREAM_CHUNK_SIZE, writableTo } from "./streams.ts";
 import {
@@ -102,15 +103,32 @@ export abstract class FileWrapper<
    * reads simply start again at the position.
    */
   #held: Uint8Array | undefined;
+  /** Cancels every operation but `close` (see the constructor). */
+  readonly #signal: AbortSignal | undefined;
+  /** `{ signal }`, for the file's own methods. */
+  readonly #options: OperationOptions;
 
   /**
    * Wraps an open file; {@linkcode asyncOpen} is the usual way to get one.
    *
    * @param position The starting position in bytes.
+   * @param options `signal`: once it aborts, every operation but
+   * {@linkcode close} (reads, writes, lines, chunks, streams, `stat`, `flush`,
+   * `seek` from the end) rejects with `signal.reason`, at once for one
+   * called after, and the requests in flight are cancelled; `close` still
+   * waits for the writes to settle, then syncs and closes.
+   * @throws {TypeError|RangeError} for a bad position or a `signal` that is
+   * not an `AbortSignal`.
    */
-  constructor(file: AIOFile<M>, position = 0) {
+  constructor(
+    file: AIOFile<M>,
+    position = 0,
+    options: OperationOptions = {},
+  ) {
     this.file = file;
     this.#position = checkNonNegative("position", position);
+    this.#signal = signalOf(options);
+    this.#options = { signal: this.#signal };
     if (!file.seekable) this.#held = new Uint8Array(0);
     if (!file.mode.binary) {
       this.#layout = textLayout(file.encoding);
@@ -379,7 +397,11 @@ export abstract class FileWrapper<
     }
     let lines: LineReader<M> | undefined;
     return this.#follow(
-      () => lines ??= new LineReader(this.file, { offset: this.#position }),
+      () =>
+        lines ??= new LineReader(this.file, {
+          offset: this.#position,
+          signal: this.#signal,
+        }),
       (lines) => lines.readLine(),
     );
   }
@@ -417,6 +439,7 @@ export abstract class FileWrapper<
         chunks ??= new Reader(this.file, {
           offset: this.#position,
           chunkSize,
+          signal: this.#signal,
         }),
       (chunks) => chunks.read(),
     );
@@ -476,6 +499,7 @@ export abstract class FileWrapper<
     let at: number | undefined;
     let chunks: ChunkSource | undefined;
     const reads = fileAccess(this.file);
+    const signal = this.#signal;
     if (this.#held !== undefined) return this.#streamReadable(reads);
     const moved = (n: number) => {
       at! += n;
@@ -490,6 +514,8 @@ export abstract class FileWrapper<
             at,
             STREAM_CHUNK_SIZE,
             DEFAULT_READ_AHEAD_BYTES,
+            "owned",
+            signal,
           );
           const bytes = await chunks.nextRead();
           // Counted first: delivering transfers the buffer, which empties the view.
@@ -502,10 +528,10 @@ export abstract class FileWrapper<
           // What the chunks read ahead is behind this read now: a default
           // reader after it starts afresh from the stream's place.
           chunks = undefined;
-          const n = await reads.readInto(into, at);
+          const n = await reads.readInto(into, at, signal);
           if (deliver(n)) moved(n);
         }),
-    });
+    }, signal);
   }
 
   /**
@@ -525,12 +551,14 @@ export abstract class FileWrapper<
    * ```
    */
   get writable(): WritableStream<D | Uint8Array> {
-    return writableTo<D | Uint8Array>((chunk) =>
-      this.#write(() =>
-        chunk instanceof Uint8Array
-          ? chunk.slice()
-          : fileAccess(this.file).encode(chunk)
-      )
+    return writableTo<D | Uint8Array>(
+      (chunk) =>
+        this.#write(() =>
+          chunk instanceof Uint8Array
+            ? chunk.slice()
+            : fileAccess(this.file).encode(chunk)
+        ),
+      this.#signal,
     );
   }
 
@@ -570,7 +598,10 @@ export abstract class FileWrapper<
    */
   flush(syncMetadata = false): Promise<void> {
     return this.#afterWrites(
-      () => syncMetadata ? this.file.fsync() : this.file.fdsync(),
+      () =>
+        syncMetadata
+          ? this.file.fsync(this.#options)
+          : this.file.fdsync(this.#options),
       false,
     );
   }
@@ -592,7 +623,8 @@ export abstract class FileWrapper<
    * ```
    */
   close(): Promise<void> {
-    this.#closing ??= this.#afterWrites(() => this.file.close(), false);
+    // Never refused because of the signal: it still syncs and closes.
+    this.#closing ??= this.#afterWrites(() => this.file.close(), false, false);
     return this.#closing;
   }
 
@@ -619,14 +651,28 @@ export abstract class FileWrapper<
   /**
    * Runs `task` after the operations issued before it and the writes in flight.
    * `moves`: whether it moves the position by an amount known only when it ends.
+   * `cancellable`: whether the signal cancels it (all but `close`).
    */
-  #afterWrites<T>(task: () => Promise<T>, moves = true): Promise<T> {
+  #afterWrites<T>(
+    task: () => Promise<T>,
+    moves = true,
+    cancellable = true,
+  ): Promise<T> {
+    const signal = cancellable ? this.#signal : undefined;
     if (!this.#serial.busy) this.#planned = this.#position;
     if (moves) this.#planned = undefined;
-    return this.#serial.run(async () => {
+    const run = async () => {
       if (this.#writes.size > 0) await Promise.allSettled(this.#writes);
+      signal?.throwIfAborted();
       return task();
-    });
+    };
+    // On abort the operation rejects at once and gives up its turn (an
+    // operation waiting for its turn is dropped): what it awaits is cancelled
+    // and settles on its own, and only `close` may follow.
+    return this.#serial.run(
+      signal === undefined ? run : () => abortable(run(), signal),
+      signal,
+    );
   }
 
   /**
@@ -636,6 +682,8 @@ export abstract class FileWrapper<
    * modes the file puts each write at its end: there they go one at a time.
    */
   #write(encode: () => Uint8Array): Promise<number> {
+    const signal = this.#signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     let bytes: Uint8Array;
     try {
       bytes = encode();
@@ -646,7 +694,7 @@ export abstract class FileWrapper<
       // A stream is written where it is: past what was read of it.
       const offset = this.#position + (this.#held?.length ?? 0);
       this.#position += bytes.length;
-      const written = fileAccess(this.file).write(bytes, offset, true);
+      const written = fileAccess(this.file).write(bytes, offset, true, signal);
       const forget = () => this.#writes.delete(written);
       this.#writes.add(written);
       written.then(forget, forget);
@@ -654,13 +702,13 @@ export abstract class FileWrapper<
     };
     if (!this.#serial.busy) this.#planned = this.#position;
     if (this.#planned !== undefined) this.#planned += bytes.length;
-    if (this.file.mode.appending) return this.#serial.run(start);
+    if (this.file.mode.appending) return this.#serial.run(start, signal);
     if (!this.#serial.busy) return start();
     let written!: Promise<number>;
     return this.#serial.run(() => {
       written = start();
       return Promise.resolve();
-    }).then(() => written);
+    }, signal).then(() => written);
   }
 
   /**
@@ -739,18 +787,26 @@ export abstract class FileWrapper<
   async #pull(buffer: ByteBuffer, want: number): Promise<boolean> {
     const at = this.#position + buffer.length;
     if (this.#held === undefined) {
-      const more = await this.file.readBytes(want, at);
+      const more = await this.file.readBytes(want, at, this.#options);
       buffer.append(more);
       return more.length < want;
     }
-    const more = await fileAccess(this.file).readBytes(want, at);
+    const more = await fileAccess(this.file).readBytes(
+      want,
+      at,
+      this.#signal,
+    );
     buffer.append(more);
     return more.length === 0;
   }
 
   async #readBytes(length: number): Promise<Uint8Array> {
     if (this.#held === undefined) {
-      const bytes = await this.file.readBytes(length, this.#position);
+      const bytes = await this.file.readBytes(
+        length,
+        this.#position,
+        this.#options,
+      );
       this.#position += bytes.length;
       return bytes;
     }
@@ -771,7 +827,11 @@ export abstract class FileWrapper<
   async #readText(length: number): Promise<string> {
     const layout = this.#layout!;
     if (length === -1 && this.#held === undefined) {
-      const bytes = await this.file.readBytes(-1, this.#position);
+      const bytes = await this.file.readBytes(
+        -1,
+        this.#position,
+        this.#options,
+      );
       const text = this.#decode(bytes);
       this.#position += bytes.length;
       return text;
@@ -902,7 +962,11 @@ export abstract class FileWrapper<
             bytes = kept.slice();
             this.#held = new Uint8Array(0);
           } else {
-            bytes = await reads.readBytes(STREAM_CHUNK_SIZE, this.#position);
+            bytes = await reads.readBytes(
+              STREAM_CHUNK_SIZE,
+              this.#position,
+              this.#signal,
+            );
           }
           const n = bytes.length;
           if (deliver(bytes)) moved(n);
@@ -916,11 +980,11 @@ export abstract class FileWrapper<
             into.set(bytes.subarray(0, n));
             this.#held = bytes.subarray(n);
           } else {
-            n = await reads.readInto(into, this.#position);
+            n = await reads.readInto(into, this.#position, this.#signal);
           }
           if (deliver(n)) moved(n);
         }),
-    });
+    }, this.#signal);
   }
 
   #decode(bytes: Uint8Array): string {
@@ -952,15 +1016,21 @@ export class BinaryFileWrapper<M extends string = "rb">
    *
    * @param file An open `AIOFile` in a binary mode.
    * @param position The starting position in bytes.
+   * @param options `signal`: cancels every operation but `close` (see
+   * {@linkcode FileWrapper}'s constructor).
    * @throws {TypeError} for a file in a text mode.
    */
-  constructor(file: AIOFile<M>, position = 0) {
+  constructor(
+    file: AIOFile<M>,
+    position = 0,
+    options: OperationOptions = {},
+  ) {
     if (!file.mode.binary) {
       throw new TypeError(
         `BinaryFileWrapper needs a binary mode, got "${file.mode.text}"`,
       );
     }
-    super(file, position);
+    super(file, position, options);
   }
 }
 
@@ -1006,16 +1076,22 @@ export class TextFileWrapper<M extends string = "r">
    *
    * @param file An open `AIOFile` in a text mode.
    * @param position The starting position in bytes.
+   * @param options `signal`: cancels every operation but `close` (see
+   * {@linkcode FileWrapper}'s constructor).
    * @throws {TypeError} for a file in a binary mode, or an encoding that cannot
    * be streamed.
    */
-  constructor(file: AIOFile<M>, position = 0) {
+  constructor(
+    file: AIOFile<M>,
+    position = 0,
+    options: OperationOptions = {},
+  ) {
     if (file.mode.binary) {
       throw new TypeError(
         `TextFileWrapper needs a text mode, got "${file.mode.text}"`,
       );
     }
-    super(file, position);
+    super(file, position, options);
     this.encoding = file.encoding;
   }
 }

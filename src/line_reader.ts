@@ -9,6 +9,7 @@ import { copyLines, indexOfSeparator, startsWith } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { DEFAULT_READ_AHEAD_BYTES } from "./reader.ts";
 import { Semaphore } from "../impl/shared/semaphore.ts";
+import { signalOf } from "../impl/shared/abort.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import { checkNonNegative, checkPositive, describeValue } from "./validate.ts";
@@ -62,6 +63,8 @@ export interface LineReaderOptions {
    * in `ReaderOptions`. Default 2 MiB.
    */
   readAheadBytes?: number;
+  /** Once it aborts, calls and iteration reject with its reason and reads in flight are cancelled. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -78,6 +81,11 @@ export interface LineReaderOptions {
  * encodings.
  *
  * Calls to {@linkcode readLine} may overlap: they resolve to consecutive lines.
+ *
+ * With a `signal` in the options, once it aborts, {@linkcode readLine} and
+ * each step of an iteration reject with `signal.reason` (at once, for a
+ * signal aborted already: nothing is read), and the reads in flight are
+ * cancelled.
  *
  * @example Iterate over lines
  * ```ts
@@ -105,6 +113,23 @@ export interface LineReaderOptions {
  * assert.equal(await lines.readLine(), "b;");
  * assert.equal(await lines.readLine(), "c");
  * assert.equal(await lines.readLine(), ""); // the end
+ * ```
+ *
+ * @example Stop reading lines when a signal aborts
+ * ```ts
+ * import { AIOFile, LineReader } from "@aiofile/aiofile";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "header\nrow 1\nrow 2\n");
+ * await using afp = await AIOFile.open(path);
+ * const controller = new AbortController();
+ * const lines = new LineReader(afp, { signal: controller.signal });
+ * assert.equal(await lines.readLine(), "header\n");
+ * controller.abort(new Error("enough"));
+ * await assert.rejects(lines.readLine(), /enough/);
+ * assert.equal(afp.closed, false); // the file stays open and usable
+ * assert.equal(await afp.read(5, 7), "row 1");
  * ```
  */
 export class LineReader<M extends string = "r">
@@ -139,6 +164,7 @@ export class LineReader<M extends string = "r">
   /** How many lines of `#batch` `#offset` counts. */
   #measured = 0;
   readonly #layout: TextLayout | undefined;
+  readonly #signal: AbortSignal | undefined;
 
   /**
    * Reads the lines of `file` from `options.offset`.
@@ -158,6 +184,7 @@ export class LineReader<M extends string = "r">
     this.#offset = checkNonNegative("offset", offset);
     checkPositive("chunkSize", chunkSize);
     checkNonNegative("readAheadBytes", readAheadBytes);
+    this.#signal = signalOf(options);
     const layout = file.mode.binary ? undefined : textLayout(file.encoding);
     this.#separator = encodeSeparator(lineSep, layout?.encode);
     this.#unit = layout?.unit ?? 1;
@@ -174,6 +201,7 @@ export class LineReader<M extends string = "r">
       // Chunks never leave: lines are decoded, or copied in binary mode, and
       // `#append` copies what it keeps of a chunk before the next one.
       "borrowed",
+      this.#signal,
     );
   }
 
@@ -224,6 +252,8 @@ export class LineReader<M extends string = "r">
    * ```
    */
   readLine(): Promise<DataOf<M>> {
+    const signal = this.#signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this.#serial.busy) {
       // The usual case: the line is already decoded, or in the buffer.
       try {
@@ -233,7 +263,10 @@ export class LineReader<M extends string = "r">
         return Promise.reject(error);
       }
     }
-    return this.#serial.run(() => this.#readLine()) as Promise<DataOf<M>>;
+    return this.#serial.run(
+      () => this.#readLine(),
+      signal,
+    ) as Promise<DataOf<M>>;
   }
 
   /**
@@ -259,7 +292,10 @@ export class LineReader<M extends string = "r">
         : { value: line, done: false };
     return {
       next: (): Promise<IteratorResult<DataOf<M>>> => {
-        if (this.#batchNext < this.#batch.length && !this.#serial.busy) {
+        if (
+          this.#batchNext < this.#batch.length && !this.#serial.busy &&
+          !this.#signal?.aborted
+        ) {
           // One promise per line on the hot path.
           return Promise.resolve({
             value: this.#batch[this.#batchNext++] as DataOf<M>,

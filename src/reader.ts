@@ -8,6 +8,7 @@ import { type AIOFile, type DataOf, fileAccess } from "./aiofile.ts";
 import { concat } from "./bytes.ts";
 import { ChunkSource } from "./chunks.ts";
 import { Semaphore } from "../impl/shared/semaphore.ts";
+import { signalOf } from "../impl/shared/abort.ts";
 import { StrictDecoder } from "./strict_decoder.ts";
 import { type TextLayout, textLayout } from "./text_layout.ts";
 import { checkNonNegative, checkPositive } from "./validate.ts";
@@ -77,6 +78,8 @@ export interface ReaderOptions {
    * far past what is used. Default 2 MiB.
    */
   readAheadBytes?: number;
+  /** Once it aborts, calls and iteration reject with its reason and reads in flight are cancelled. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -98,6 +101,10 @@ export interface ReaderOptions {
  * Calls to {@linkcode read} may overlap: they resolve to consecutive chunks, in
  * call order. Data appended to the file after the end was reached is read by the
  * next call; data written into a range already read ahead may not be.
+ *
+ * With a `signal` in the options, once it aborts, {@linkcode read} and each
+ * step of an iteration reject with `signal.reason` (at once, for a signal
+ * aborted already: nothing is read), and the reads in flight are cancelled.
  *
  * @example Read a file in chunks
  * ```ts
@@ -135,6 +142,7 @@ export class Reader<M extends string = "r">
   readonly #serial = new Semaphore(1);
   readonly #layout: TextLayout | undefined;
   readonly #decoder: StrictDecoder | undefined;
+  readonly #signal: AbortSignal | undefined;
   /** Bytes read but not returned yet (after a chunk was extended into the next). */
   #carry: Uint8Array | undefined;
   #offset: number;
@@ -156,6 +164,7 @@ export class Reader<M extends string = "r">
     this.#offset = checkNonNegative("offset", offset);
     this.chunkSize = checkPositive("chunkSize", chunkSize);
     checkNonNegative("readAheadBytes", readAheadBytes);
+    this.#signal = signalOf(options);
     this.#source = new ChunkSource(
       fileAccess(file),
       offset,
@@ -166,6 +175,7 @@ export class Reader<M extends string = "r">
       // and a chunk's bytes are decoded or copied before the chunk after the
       // next one is asked for (see `ChunkOwnership`).
       "borrowed",
+      this.#signal,
     );
     if (!file.mode.binary) {
       this.#layout = textLayout(file.encoding);
@@ -210,7 +220,10 @@ export class Reader<M extends string = "r">
    * ```
    */
   read(): Promise<DataOf<M>> {
-    return this.#serial.run(() => this.#read()) as Promise<DataOf<M>>;
+    return this.#serial.run(
+      () => this.#read(),
+      this.#signal,
+    ) as Promise<DataOf<M>>;
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 
 import { WriteBehind } from "./write_behind.ts";
+import { whenAborted } from "../impl/shared/abort.ts";
 
 /** Chunk size of the writable streams, and the first read of the readable ones: 64 KiB. */
 export const STREAM_CHUNK_SIZE = 65536;
@@ -46,13 +47,28 @@ export interface ByteSource {
  * take turns without reordering bytes: a BYOB reader (`getReader({ mode:
  * "byob" })`) has its views filled by `readInto` with no copy, a default
  * reader gets the reads of `nextRead`.
+ *
+ * When `signal` aborts (or has aborted already), the stream errors with its
+ * reason at once, and a read in flight delivers nothing.
  */
 export function readableFrom(
   source: ByteSource,
+  signal?: AbortSignal,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   let cancelled = false;
+  let forget: (() => void) | undefined;
+  const done = () => {
+    cancelled = true;
+    forget?.();
+  };
   return new ReadableStream({
     type: "bytes",
+    start(controller) {
+      forget = onAbort(signal, (reason) => {
+        cancelled = true;
+        controller.error(reason);
+      });
+    },
     pull(controller) {
       const request = controller.byobRequest;
       // Only a BYOB read makes a request (no `autoAllocateChunkSize`).
@@ -62,7 +78,10 @@ export function readableFrom(
           new Uint8Array(buffer, byteOffset, byteLength),
           (n) => {
             if (cancelled) return false;
-            if (n === 0) controller.close();
+            if (n === 0) {
+              done();
+              controller.close();
+            }
             request.respond(n);
             return true;
           },
@@ -70,14 +89,14 @@ export function readableFrom(
       }
       return source.nextRead((bytes) => {
         if (cancelled) return false;
-        if (bytes.length === 0) controller.close();
-        else controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
+        if (bytes.length === 0) {
+          done();
+          controller.close();
+        } else controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
         return true;
       });
     },
-    cancel() {
-      cancelled = true;
-    },
+    cancel: done,
   });
 }
 
@@ -86,18 +105,46 @@ export function readableFrom(
  * is accepted as soon as its write has started, while fewer than 8 are in
  * flight. A failed write errors the stream on the next chunk or on close, so no
  * failure is lost; `close` resolves once every write has landed.
+ *
+ * When `signal` aborts (or has aborted already), the stream errors with its
+ * reason at once (`write` is expected to cancel its writes in flight).
  */
 export function writableTo<T>(
   write: (chunk: T) => Promise<number>,
+  signal?: AbortSignal,
 ): WritableStream<T> {
   const writes = new WriteBehind(WRITES_IN_FLIGHT);
+  let forget: (() => void) | undefined;
+  const settled = () => {
+    forget?.();
+    return writes.drain();
+  };
   return new WritableStream<T>({
+    start(controller) {
+      forget = onAbort(signal, (reason) => controller.error(reason));
+    },
     write(chunk) {
       const { failure } = writes;
       if (failure !== undefined) throw failure.error;
       return writes.add(write(chunk));
     },
-    close: () => writes.drain(),
-    abort: () => writes.drain().catch(() => {}),
+    close: settled,
+    abort: () => settled().catch(() => {}),
   });
+}
+
+/**
+ * Calls `errored` with `signal.reason` when `signal` aborts, or now if it has;
+ * returns what stops that (nothing to stop without a signal).
+ */
+function onAbort(
+  signal: AbortSignal | undefined,
+  errored: (reason: unknown) => void,
+): (() => void) | undefined {
+  if (signal === undefined) return undefined;
+  if (signal.aborted) {
+    errored(signal.reason);
+    return undefined;
+  }
+  return whenAborted(signal, () => errored(signal.reason));
 }

@@ -6,6 +6,7 @@
 
 import { type AIOFile, type DataOf, fileAccess } from "./aiofile.ts";
 import { checkNonNegative } from "./validate.ts";
+import { signalOf } from "../impl/shared/abort.ts";
 import { WriteBehind } from "./write_behind.ts";
 
 /**
@@ -33,6 +34,8 @@ export interface WriterOptions {
    * bytes have landed in the file.
    */
   writeBehind?: number;
+  /** Once it aborts, calls reject with its reason and writes not landed yet are cancelled. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -72,6 +75,16 @@ export const DEFAULT_WRITE_BEHIND = 0;
  * stops), and, if the writer has not reported it yet, the file's next
  * `fsync`, `fdsync` or `close`.
  *
+ * With a `signal` in the options, once it aborts, {@linkcode write} and
+ * {@linkcode flush} reject with `signal.reason` (at once, for a signal aborted
+ * already: nothing is written), and the writes in flight are cancelled: each
+ * one either lands and resolves, or rejects and lands no more (it may have
+ * landed in part). With write-behind, a call still pending then resolves
+ * only if its write lands, and a cancelled write whose call had resolved
+ * already is a failure as above: reported by the next `write` or `flush`, or
+ * else by the file's next `fsync`, `fdsync` or `close` (which still closes
+ * the file).
+ *
  * @example Write pieces, then read them back
  * ```ts
  * import { AIOFile, Writer } from "@aiofile/aiofile";
@@ -104,6 +117,7 @@ export class Writer<M extends string = "w"> {
   readonly #writes: WriteBehind | undefined;
   /** Without write-behind: the writes in flight, for {@linkcode flush}. */
   readonly #inFlight = new Set<Promise<number>>();
+  readonly #signal: AbortSignal | undefined;
   #offset: number;
 
   /**
@@ -116,6 +130,7 @@ export class Writer<M extends string = "w"> {
     const { offset = 0, writeBehind = DEFAULT_WRITE_BEHIND } = options;
     this.file = file;
     this.#offset = checkNonNegative("offset", offset);
+    this.#signal = signalOf(options);
     if (checkNonNegative("writeBehind", writeBehind) > 0) {
       // A failure the writer has not reported yet is the file's to report.
       this.#writes = new WriteBehind(
@@ -164,6 +179,8 @@ export class Writer<M extends string = "w"> {
   write(data: DataOf<M>): Promise<number> {
     const writes = this.#writes;
     if (writes?.failure !== undefined) return this.#report(writes);
+    const signal = this.#signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     let bytes: Uint8Array;
     let owned: boolean;
     try {
@@ -175,7 +192,7 @@ export class Writer<M extends string = "w"> {
     this.#offset += bytes.length;
     // The file takes the write now (its close and syncs wait for it); binary
     // data is copied only if it is not written before this returns.
-    const written = fileAccess(this.file).write(bytes, offset, owned);
+    const written = fileAccess(this.file).write(bytes, offset, owned, signal);
     if (writes === undefined) {
       const forget = () => this.#inFlight.delete(written);
       this.#inFlight.add(written);
@@ -183,7 +200,12 @@ export class Writer<M extends string = "w"> {
       return written;
     }
     return writes.add(written).then(
-      () => bytes.length,
+      // Once the signal has aborted, "under way" means nothing: the call
+      // resolves only if its write lands, as without write-behind.
+      () =>
+        signal?.aborted
+          ? written.catch(() => this.#report(writes))
+          : bytes.length,
       () => this.#report(writes),
     );
   }
@@ -209,11 +231,10 @@ export class Writer<M extends string = "w"> {
    */
   async flush(): Promise<void> {
     const writes = this.#writes;
-    if (writes === undefined) {
-      await Promise.allSettled(this.#inFlight);
-      return;
-    }
-    return await writes.drain().catch(() => this.#report(writes));
+    if (writes === undefined) await Promise.allSettled(this.#inFlight);
+    else await writes.drain().catch(() => this.#report(writes));
+    // After the writes settled: nothing lands once this has rejected.
+    this.#signal?.throwIfAborted();
   }
 
   /** Rejects with the first failure, which the caller now knows of. */

@@ -228,6 +228,15 @@ Deno.test("Reader, LineReader, Writer: bad options throw at construction", () =>
   );
   assert.throws(() => new LineReader(afp, { chunkSize: 0 }), RangeError);
   assert.throws(() => new Writer(afp, { offset: NaN }), RangeError);
+  for (const bad of [{ aborted: true }, "signal", null]) {
+    const signal = bad as unknown as AbortSignal;
+    assert.throws(
+      () => new Reader(afp, { signal }),
+      /options\.signal must be an AbortSignal/,
+    );
+    assert.throws(() => new LineReader(afp, { signal }), TypeError);
+    assert.throws(() => new Writer(afp, { signal }), TypeError);
+  }
   const gbk = new AIOFile("/nonexistent", "r", { encoding: "gbk" });
   assert.throws(() => new Reader(gbk), /TextDecoderStream/);
   assert.throws(() => new LineReader(gbk), /TextDecoderStream/);
