@@ -430,7 +430,17 @@ backendTest(
       writer.close();
     }
   },
+  { only: ["uring", "linux", "thread"] },
 );
+
+Deno.test({
+  name:
+    "[deno] a FIFO through asyncOpen: aborting a read that waits for data (skipped: " +
+    "Deno.FsFile reads cannot be cancelled; the read rejects at once, and " +
+    "close() waits for it to end)",
+  ignore: true,
+  fn() {},
+});
 
 backendTest(
   "a FIFO through asyncOpen: aborting while the open waits for a writer rejects with the reason, and the file is closed once open",
