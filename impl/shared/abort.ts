@@ -14,7 +14,9 @@ const pending = new WeakMap<AbortSignal, Set<() => void>>();
 
 /**
  * Runs `callback` once, when `signal` aborts, unless the returned function is
- * called first. `signal` must not be aborted already (check it first).
+ * called first. `signal` must not be aborted already (check it first), and
+ * `callback` must be a function of this registration's own (a closure made
+ * for it), since a callback registered twice runs once.
  */
 export function whenAborted(
   signal: AbortSignal,
@@ -31,10 +33,8 @@ export function whenAborted(
     }, { once: true });
   }
   const registered = callbacks;
-  // A fresh function per registration, so that equal callbacks stay apart.
-  const entry = () => callback();
-  registered.add(entry);
-  return () => registered.delete(entry);
+  registered.add(callback);
+  return () => registered.delete(callback);
 }
 
 /**
