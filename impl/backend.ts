@@ -149,9 +149,13 @@ export interface BackendFile {
    *
    * `signal` (on this and the other requests): when it aborts, the backend
    * drops the request if it has not started it, and cancels it where it can
-   * (io_uring, a wait for a stream); the promise then rejects with the
-   * signal's reason. It settles only once nothing will touch `into` (or
-   * `data`) any more: a request the backend cannot stop settles as it ends.
+   * (io_uring, a wait for a stream). A read or a sync then rejects with the
+   * signal's reason at once, the backend holding `into` until the kernel or
+   * the thread is done with it: after such a rejection the caller must not
+   * give `into` to anyone else (a pool). A write or a truncate settles only
+   * once nothing will touch `data` any more, so it never lands after it
+   * rejected. A file that cannot seek (`seekable: false`) may settle a read
+   * only when it ends (the caller keeps the stream's order).
    */
   read(into: Uint8Array, offset: number, signal?: AbortSignal): Promise<number>;
   /**

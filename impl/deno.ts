@@ -21,6 +21,7 @@ import {
   type OpenTarget,
 } from "./backend.ts";
 import { errorFromErrno } from "./shared/errors.ts";
+import { abortable } from "./shared/abort.ts";
 import { ERRNO } from "../ffi/errno.ts";
 
 /** How many handles one file may hold at most; see `bench/deno_pool.bench.ts`. */
@@ -399,12 +400,21 @@ class DenoFile implements BackendFile {
     }
   }
 
-  read(into: Uint8Array, offset: number): Promise<number> {
-    return this.#with(async (file) => {
-      // pread(2) past the file system's largest offset reads nothing.
-      if (!seekTo(file, offset)) return 0;
-      return (await file.read(into)) ?? 0;
-    });
+  read(
+    into: Uint8Array,
+    offset: number,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    // A read cannot be stopped: on abort it rejects at once, and Deno's op
+    // holds `into` until it ends (the handle comes back then).
+    return abortable(
+      this.#with(async (file) => {
+        // pread(2) past the file system's largest offset reads nothing.
+        if (!seekTo(file, offset)) return 0;
+        return (await file.read(into)) ?? 0;
+      }),
+      signal,
+    );
   }
 
   write(data: Uint8Array, offset: number): Promise<number> {
@@ -417,12 +427,12 @@ class DenoFile implements BackendFile {
     });
   }
 
-  fsync(): Promise<void> {
-    return this.#with((file) => file.sync());
+  fsync(signal?: AbortSignal): Promise<void> {
+    return abortable(this.#with((file) => file.sync()), signal);
   }
 
-  fdatasync(): Promise<void> {
-    return this.#with((file) => file.syncData());
+  fdatasync(signal?: AbortSignal): Promise<void> {
+    return abortable(this.#with((file) => file.syncData()), signal);
   }
 
   truncate(length: number): Promise<void> {

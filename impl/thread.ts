@@ -19,6 +19,7 @@ import {
 } from "../ffi/libc.ts";
 import { errorFromErrno } from "./shared/errors.ts";
 import { Semaphore } from "./shared/semaphore.ts";
+import { abortable } from "./shared/abort.ts";
 import {
   type Backend,
   type BackendFile,
@@ -80,6 +81,10 @@ export class ThreadBackend implements Backend {
 export class ThreadFile implements BackendFile {
   readonly #libc: Libc;
   readonly #pool: Semaphore;
+  /** Calls made through the pool and not over yet. */
+  #calls = 0;
+  /** Resolves `close()`'s wait once no call is running. */
+  #idle: (() => void) | undefined;
   readonly #fd: number;
   readonly #path: string;
 
@@ -103,7 +108,13 @@ export class ThreadFile implements BackendFile {
   ): Promise<number> {
     // A call waiting for a turn of the pool is dropped when `signal` aborts;
     // one on the pool cannot be stopped, and settles when it ends.
-    const result = await this.#pool.run(() => trackForeignCall(call), signal);
+    this.#calls++;
+    let result: number | bigint;
+    try {
+      result = await this.#pool.run(() => trackForeignCall(call), signal);
+    } finally {
+      if (--this.#calls === 0) this.#idle?.();
+    }
     if (result >= 0) return Number(result);
     const retried = again();
     if (retried >= 0) return Number(retried);
@@ -117,12 +128,17 @@ export class ThreadFile implements BackendFile {
   ): Promise<number> {
     const { pread, pread_now } = this.#libc.symbols;
     const [fd, len, off] = [this.#fd, BigInt(into.length), BigInt(offset)];
-    return this.#call(
+    const reading = this.#call(
       "read",
       () => pread(fd, into, len, off),
       () => pread_now(fd, into, len, off),
       signal,
     );
+    if (signal === undefined) return reading;
+    // A call on the pool cannot be stopped: on abort the read rejects at
+    // once, and `into` stays referenced until the call is over.
+    reading.then(() => into, () => into);
+    return abortable(reading, signal);
   }
 
   write(
@@ -195,20 +211,26 @@ export class ThreadFile implements BackendFile {
 
   async fsync(signal?: AbortSignal): Promise<void> {
     const { fsync, fsync_now } = this.#libc.symbols;
-    await this.#call(
-      "fsync",
-      () => fsync(this.#fd),
-      () => fsync_now(this.#fd),
+    await abortable(
+      this.#call(
+        "fsync",
+        () => fsync(this.#fd),
+        () => fsync_now(this.#fd),
+        signal,
+      ),
       signal,
     );
   }
 
   async fdatasync(signal?: AbortSignal): Promise<void> {
     const { fdatasync, fdatasync_now } = this.#libc.symbols;
-    await this.#call(
-      "fdatasync",
-      () => fdatasync(this.#fd),
-      () => fdatasync_now(this.#fd),
+    await abortable(
+      this.#call(
+        "fdatasync",
+        () => fdatasync(this.#fd),
+        () => fdatasync_now(this.#fd),
+        signal,
+      ),
       signal,
     );
   }
@@ -241,7 +263,15 @@ export class ThreadFile implements BackendFile {
     return fileInfoOf(this.#libc, this.#fd, this.#path);
   }
 
-  close(): Promise<void> {
+  /**
+   * Closes the descriptor once no call on it is running (a read rejected by
+   * its signal may still be on the pool: its descriptor must not be reused
+   * under it).
+   */
+  async close(): Promise<void> {
+    if (this.#calls > 0) {
+      await new Promise<void>((resolve) => this.#idle = resolve);
+    }
     return closeDescriptor(this.#libc, this.#fd);
   }
 }

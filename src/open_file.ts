@@ -117,12 +117,9 @@ export class OpenFile {
       const result = (n: number) => n === size ? buffer : buffer.slice(0, n);
       if (size === 0) return this.#run("read", () => Promise.resolve(buffer));
       if (this.#stream === undefined && this.#context.tryTakeTurn()) {
-        return abortable(
-          this.#readOnce(buffer, offset, false, result, signal),
-          signal,
-        );
+        return this.#readOnce(buffer, offset, false, result, signal);
       }
-      return abortable(
+      return this.#streamAbortable(
         this.#run(
           "read",
           () => this.#fill(buffer, 0, offset, false, true, signal).then(result),
@@ -132,7 +129,7 @@ export class OpenFile {
         signal,
       );
     }
-    return abortable(
+    return this.#streamAbortable(
       this.#run(
         "read",
         () => this.#readSized(size, offset, signal),
@@ -141,6 +138,18 @@ export class OpenFile {
       ),
       signal,
     );
+  }
+
+  /**
+   * A read of a file that can seek rejects at once on abort by itself (the
+   * backend's read does); one of a stream may end only when the stream has
+   * data (Deno's reads), keeping its turn meanwhile: it rejects at once here.
+   */
+  #streamAbortable<T>(
+    reading: Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    return this.#stream === undefined ? reading : abortable(reading, signal);
   }
 
   /**
@@ -169,12 +178,9 @@ export class OpenFile {
       this.#stream === undefined && into.length <= SIZE_QUERY_ABOVE &&
       this.#context.tryTakeTurn()
     ) {
-      return abortable(
-        this.#readOnce(into, offset, staged, (n) => n, signal),
-        signal,
-      );
+      return this.#readOnce(into, offset, staged, (n) => n, signal);
     }
-    return abortable(
+    return this.#streamAbortable(
       this.#run(
         "read",
         () => this.#fill(into, 0, offset, staged, whole, signal),
@@ -222,7 +228,8 @@ export class OpenFile {
           this.#release();
           throw normalizeError(error, "read", this.name);
         } finally {
-          if (staged) stagingBuffers.give(stage);
+          // After an abort the backend may still hold the stage: never reuse it.
+          if (staged && !signal?.aborted) stagingBuffers.give(stage);
         }
         if (n === into.length || n === 0 || this.#file.endOnShortRead) {
           this.#release();
@@ -241,7 +248,7 @@ export class OpenFile {
       },
       (error) => {
         this.#context.giveTurn();
-        if (staged) stagingBuffers.give(stage);
+        if (staged && !signal?.aborted) stagingBuffers.give(stage);
         this.#release();
         throw normalizeError(error, "read", this.name);
       },
@@ -278,7 +285,7 @@ export class OpenFile {
           signal?.throwIfAborted();
           copyRead(stage, n, into, got, this.name);
         } finally {
-          stagingBuffers.give(stage);
+          if (!signal?.aborted) stagingBuffers.give(stage);
         }
       } else {
         const part = into.subarray(got, got + want);

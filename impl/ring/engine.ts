@@ -482,15 +482,20 @@ export abstract class RingBackend implements Backend {
 
   /**
    * `signal` of the request in `slot`, in the kernel, aborted: cancels it
-   * there where the queue can. It settles at its completion, rejected with
-   * the signal's reason unless it was over.
+   * there where the queue can. A read or a sync rejects with the signal's
+   * reason at once; a write settles at its completion, rejected with the
+   * reason unless it was over.
    */
   #abort(slot: number): void {
-    if (this.#closed || this.#requests.get(slot) === undefined) return;
+    const request = this.#requests.get(slot);
+    if (this.#closed || request === undefined) return;
     if (this.cancelInKernel(slot)) {
       this.#queued.push(CANCEL_SLOT);
       this.#pacing.queued(false);
     }
+    // A read or a sync rejects now; the slot keeps its buffer until the
+    // completion (which then settles nothing). A write waits for it.
+    if (request.op !== "write") request.reject(request.signal!.reason);
   }
 
   #complete(slot: number, res: number): void {

@@ -98,7 +98,8 @@ export class DirectIo implements FilePolicy {
       into.set(aligned.subarray(0, n));
       return n;
     } finally {
-      this.#buffers.give(aligned);
+      // After an abort the kernel may still hold it: never reuse it.
+      if (!signal?.aborted) this.#buffers.give(aligned);
     }
   }
 
