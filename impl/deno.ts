@@ -409,6 +409,8 @@ class DenoFile implements BackendFile {
     // holds `into` until it ends (the handle comes back then).
     return abortable(
       this.#with(async (file) => {
+        // Aborted while it waited for a handle: it reads nothing.
+        signal?.throwIfAborted();
         // pread(2) past the file system's largest offset reads nothing.
         if (!seekTo(file, offset)) return 0;
         return (await file.read(into)) ?? 0;

@@ -28,8 +28,11 @@
  *   writes, writes to other file systems (XFS and btrfs take async buffered
  *   writes; NFS and FUSE would block), `O_DIRECT` writes, reads and syncs go
  *   through the ring.
- * - **Bounds.** At most `QueueTuning.slots` requests are in the kernel, the SQ
- *   has that many entries and the CQ twice as many, so neither overflows.
+ * - **Bounds.** At most `QueueTuning.slots` requests are queued or in the
+ *   kernel, and at most as many cancellations (one per request in the kernel
+ *   when its signal aborted; one may wait for the next submission after its
+ *   request was reaped and its slot reused): the SQ has twice `slots` entries
+ *   and the CQ twice that, so neither overflows.
  *
  * @module
  */
@@ -141,7 +144,7 @@ export class UringBackend extends RingBackend {
   protected start(eventfd: number): Unavailable | undefined {
     const calls = this.#calls;
     const params = fixedMemory(Uint8Array, PARAMS.SIZE);
-    const fd = calls.setup(this.tuning.slots, params);
+    const fd = calls.setup(2 * this.tuning.slots, params);
     if (fd < 0) return failedWith("io_uring_setup", -fd);
     const rings = this.#mapAndCheck(fd, params, eventfd);
     if ("reason" in rings) {

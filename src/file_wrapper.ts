@@ -279,6 +279,8 @@ export abstract class FileWrapper<
   #seekFromEnd(offset: number): Promise<number> {
     return this.#afterWrites(async () => {
       const position = await this.file.size() + offset;
+      // Rejected at the abort already: the position stays.
+      this.#signal?.throwIfAborted();
       if (position < 0) {
         throw new RangeError(
           `Cannot seek before the start of the file (to ${position})`,

@@ -173,7 +173,7 @@ export class OpenFile {
     signal?: AbortSignal,
   ): Promise<number> {
     if (into.length === 0) return this.#run("read", () => Promise.resolve(0));
-    const staged = target === "caller" && this.#needsStaging(into);
+    const staged = target === "caller" && this.#needsStaging(into, signal);
     if (
       this.#stream === undefined && into.length <= SIZE_QUERY_ABOVE &&
       this.#context.tryTakeTurn()
@@ -226,7 +226,7 @@ export class OpenFile {
           else checkTarget(into, n, this.name);
         } catch (error) {
           this.#release();
-          throw normalizeError(error, "read", this.name);
+          throw this.#normalize(error, "read", signal);
         } finally {
           // After an abort the backend may still hold the stage: never reuse it.
           if (staged && !signal?.aborted) stagingBuffers.give(stage);
@@ -242,7 +242,7 @@ export class OpenFile {
           },
           (error) => {
             this.#release();
-            throw normalizeError(error, "read", this.name);
+            throw this.#normalize(error, "read", signal);
           },
         );
       },
@@ -250,7 +250,7 @@ export class OpenFile {
         this.#context.giveTurn();
         if (staged && !signal?.aborted) stagingBuffers.give(stage);
         this.#release();
-        throw normalizeError(error, "read", this.name);
+        throw this.#normalize(error, "read", signal);
       },
     );
   }
@@ -361,11 +361,14 @@ export class OpenFile {
    * `into`'s buffer is a plain, fixed-length `ArrayBuffer`), the kernel or
    * another thread would write into memory the caller can transfer or resize.
    */
-  #needsStaging(into: Uint8Array): boolean {
+  #needsStaging(into: Uint8Array, signal?: AbortSignal): boolean {
     switch (this.#file.readMemory ?? "library") {
       case "copied":
         return false;
       case "held": {
+        // An aborted read rejects at once while Deno's op runs on: it must
+        // not write into the caller's memory after that.
+        if (signal !== undefined) return true;
         const buffer = into.buffer;
         return !(buffer instanceof ArrayBuffer) || buffer.resizable;
       }
@@ -525,23 +528,32 @@ export class OpenFile {
   sync(data: boolean, signal?: AbortSignal): Promise<void> {
     const syscall = data ? "fdatasync" : "fsync";
     return abortable(
-      this.#run(syscall, async () => {
-        if (this.#writing.size > 0) await Promise.allSettled(this.#writing);
-        signal?.throwIfAborted();
-        const writes = this.#writes;
-        const file = this.#file;
-        try {
-          await this.#request(
-            () => data ? file.fdatasync(signal) : file.fsync(signal),
-            signal,
-          );
-        } catch (error) {
-          this.#throwDeferred(); // A failed write matters more.
-          throw error;
-        }
-        this.#syncedWrites = Math.max(this.#syncedWrites, writes);
-        this.#throwDeferred();
-      }),
+      this.#run(
+        syscall,
+        async () => {
+          if (this.#writing.size > 0) await Promise.allSettled(this.#writing);
+          signal?.throwIfAborted();
+          const writes = this.#writes;
+          const file = this.#file;
+          try {
+            await this.#request(
+              () => data ? file.fdatasync(signal) : file.fsync(signal),
+              signal,
+            );
+          } catch (error) {
+            // The caller has its abort reason: a deferred failure waits for the
+            // next sync or close.
+            if (signal?.aborted) throw signal.reason;
+            this.#throwDeferred(); // A failed write matters more.
+            throw error;
+          }
+          this.#syncedWrites = Math.max(this.#syncedWrites, writes);
+          if (signal?.aborted) throw signal.reason; // as above
+          this.#throwDeferred();
+        },
+        undefined,
+        signal,
+      ),
       signal,
     );
   }
@@ -634,10 +646,23 @@ export class OpenFile {
       if (stream === undefined) return await operation();
       return await stream.run(offset, operation, signal);
     } catch (error) {
-      throw normalizeError(error, syscall, this.name);
+      throw this.#normalize(error, syscall, signal);
     } finally {
       this.#release();
     }
+  }
+
+  /**
+   * `error` in the library's form, unless it is the reason of `signal`,
+   * which the caller gets as it gave it.
+   */
+  #normalize(
+    error: unknown,
+    syscall: string,
+    signal: AbortSignal | undefined,
+  ): unknown {
+    if (signal?.aborted && error === signal.reason) return error;
+    return normalizeError(error, syscall, this.name);
   }
 
   /** Admits one operation: the context's and this file's count. */

@@ -70,34 +70,42 @@ export function readableFrom(
       });
     },
     pull(controller) {
-      const request = controller.byobRequest;
-      // Only a BYOB read makes a request (no `autoAllocateChunkSize`).
-      if (request?.view) {
-        const { buffer, byteOffset, byteLength } = request.view;
-        return source.readInto(
-          new Uint8Array(buffer, byteOffset, byteLength),
-          (n) => {
-            if (cancelled) return false;
-            if (n === 0) {
-              done();
-              controller.close();
-            }
-            request.respond(n);
-            return true;
-          },
-        );
-      }
-      return source.nextRead((bytes) => {
-        if (cancelled) return false;
-        if (bytes.length === 0) {
-          done();
-          controller.close();
-        } else controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
-        return true;
+      return pullFrom(controller).catch((error) => {
+        done(); // the stream errors with it: stop following the signal
+        throw error;
       });
     },
     cancel: done,
   });
+
+  /** One pull: a BYOB read into the reader's view, or a read of its own. */
+  function pullFrom(controller: ReadableByteStreamController): Promise<void> {
+    const request = controller.byobRequest;
+    // Only a BYOB read makes a request (no `autoAllocateChunkSize`).
+    if (request?.view) {
+      const { buffer, byteOffset, byteLength } = request.view;
+      return source.readInto(
+        new Uint8Array(buffer, byteOffset, byteLength),
+        (n) => {
+          if (cancelled) return false;
+          if (n === 0) {
+            done();
+            controller.close();
+          }
+          request.respond(n);
+          return true;
+        },
+      );
+    }
+    return source.nextRead((bytes) => {
+      if (cancelled) return false;
+      if (bytes.length === 0) {
+        done();
+        controller.close();
+      } else controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
+      return true;
+    });
+  }
 }
 
 /**
@@ -125,7 +133,10 @@ export function writableTo<T>(
     },
     write(chunk) {
       const { failure } = writes;
-      if (failure !== undefined) throw failure.error;
+      if (failure !== undefined) {
+        forget?.(); // the stream errors with it: stop following the signal
+        throw failure.error;
+      }
       return writes.add(write(chunk));
     },
     close: settled,

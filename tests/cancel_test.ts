@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { AIOFile, createContext } from "../mod.ts";
+import { fileAccess } from "../src/aiofile.ts";
 import { type UringBackend, uringProvider } from "../impl/uring.ts";
 import { RingBackend } from "../impl/ring/engine.ts";
 import { loadLibc } from "../ffi/libc.ts";
@@ -337,4 +338,65 @@ backendTest(
     );
   },
   { only: ["uring", "linux"] },
+);
+
+backendTest(
+  "an aborted sync leaves a deferred write failure for the next sync",
+  async (context, dir) => {
+    await using afp = await AIOFile.open(`${dir}/file.bin`, "w+b", {
+      context,
+    });
+    const failure = new Error("a helper's write failed");
+    fileAccess(afp).defer(failure);
+    const controller = new AbortController();
+    const syncing = afp.fsync({ signal: controller.signal });
+    controller.abort(new Stop("no time"));
+    await assert.rejects(syncing, isStop);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the sync ends
+    await assert.rejects(afp.fsync(), (error) => error === failure);
+    await afp.fsync(); // told once
+  },
+);
+
+backendTest(
+  "after an aborted readInto nothing more lands in the caller's buffer",
+  async (context, dir) => {
+    const path = `${dir}/file.bin`;
+    await Deno.writeFile(path, new Uint8Array(16 << 20).fill(7));
+    await using afp = await AIOFile.open(path, "rb", { context });
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const target = new Uint8Array(16 << 20);
+      const controller = new AbortController();
+      const reading = afp.readInto(target, 0, { signal: controller.signal });
+      // Aborted while the read runs (in the kernel, or on Deno's pool).
+      if (attempt % 2 === 1) await new Promise((r) => setTimeout(r, 0));
+      controller.abort(new Stop("enough"));
+      const outcome = await reading.then(() => "read", (error) => error);
+      if (!isStop(outcome)) continue; // it was over before the abort
+      const seen = target.slice();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(target, seen, "written after the rejection");
+    }
+  },
+);
+
+backendTest(
+  "the reason comes back as it was given, even one that looks like an OS error",
+  async (context, dir) => {
+    const path = `${dir}/file.bin`;
+    await Deno.writeFile(path, new Uint8Array(8192).fill(1));
+    await using afp = await AIOFile.open(path, "r+b", { context });
+    for (const size of [4096, 4 << 20]) { // the short way and the long one
+      const reason = Object.assign(new Error("deadline (os error 110)"), {
+        code: "ETIMEDOUT",
+      });
+      const controller = new AbortController();
+      const reading = afp.read(size, 0, { signal: controller.signal });
+      controller.abort(reason);
+      await reading.then(
+        () => {},
+        (error) => assert.equal(error, reason, `read(${size})`),
+      );
+    }
+  },
 );

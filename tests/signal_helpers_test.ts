@@ -382,6 +382,7 @@ backendTest(
     await writable.write("four\n");
     const pending = afp.read();
     const stat = afp.stat();
+    const before = afp.tell();
     const size = afp.seek(0, 2);
     controller.abort(reason);
     // Checked together: any of them may settle first.
@@ -393,6 +394,9 @@ backendTest(
       rejectsWith(readable.closed, reason, "the readable stream"),
       rejectsWith(writable.closed, reason, "the writable stream"),
     ]);
+    // The seek that rejected moves nothing, even once its size() is in.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(afp.tell(), before, "a rejected seek moved the position");
     await rejectsWith(afp.read(), reason, "read");
     await rejectsWith(afp.readLine(), reason, "readLine");
     await rejectsWith(afp.write("more"), reason, "write");

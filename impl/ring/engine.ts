@@ -356,7 +356,11 @@ export abstract class RingBackend implements Backend {
         new Deno.errors.BadResource("The backend is closed"),
       );
     }
-    if (request.signal?.aborted) return Promise.reject(request.signal.reason);
+    if (request.signal?.aborted) {
+      // Woken for a slot and aborted since: the next waiter may have it.
+      this.#requests.passOn();
+      return Promise.reject(request.signal.reason);
+    }
     const slot = this.#requests.take();
     if (slot === undefined) {
       return this.#requests.waitForSlot(request.signal).then(() =>

@@ -89,6 +89,11 @@ export class RequestTable {
     return request;
   }
 
+  /** Wakes the first request waiting for a slot, if a slot is free. */
+  passOn(): void {
+    if (this.#free.length > 0) this.#waiters.shift()?.();
+  }
+
   /** Wakes every request waiting for a slot (the queue is closing: they are refused then). */
   releaseWaiters(): void {
     for (const wake of this.#waiters.splice(0)) wake();

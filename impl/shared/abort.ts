@@ -29,7 +29,14 @@ export function whenAborted(
     signal.addEventListener("abort", () => {
       const now = [...all];
       all.clear();
-      for (const run of now) run();
+      for (const run of now) {
+        // One callback's failure must not keep the others from running.
+        try {
+          run();
+        } catch (error) {
+          reportError(error);
+        }
+      }
     }, { once: true });
   }
   const registered = callbacks;
