@@ -246,6 +246,34 @@ export class UringBackend extends RingBackend {
     rings.sq[rings.sqArray + index] = index;
   }
 
+  /**
+   * Removes the entry at the SQ head, which the kernel refused with the rest
+   * (it consumed nothing): the entries after it move down one place, in the
+   * ring's identity layout (position `p` holds entry `p & mask`), and the
+   * tail comes back by one.
+   */
+  protected override dropFirstQueued(): void {
+    const rings = this.#rings!;
+    const mask = rings.sqMask;
+    const bytes = new Uint8Array(
+      rings.sqes.buffer,
+      rings.sqes.byteOffset,
+      rings.sqes.byteLength,
+    );
+    let position = Atomics.load(rings.sq, rings.sqHead);
+    for (
+      ;
+      ((this.#tail - position) >>> 0) > 1;
+      position = (position + 1) >>> 0
+    ) {
+      const to = (position & mask) * SQE.SIZE;
+      const from = (((position + 1) >>> 0) & mask) * SQE.SIZE;
+      bytes.copyWithin(to, from, from + SQE.SIZE);
+    }
+    this.#tail = (this.#tail - 1) >>> 0;
+    Atomics.store(rings.sq, rings.sqTail, this.#tail);
+  }
+
   /** An `IORING_OP_ASYNC_CANCEL` entry naming the request in `slot`. */
   protected override cancelInKernel(slot: number): boolean {
     const rings = this.#rings;

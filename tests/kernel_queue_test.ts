@@ -16,7 +16,7 @@ import { AIOFile, createContext, Writer } from "../mod.ts";
 import { LinuxBackend, linuxProvider } from "../impl/linux.ts";
 import { type Backend, CannotServe } from "../impl/backend.ts";
 import { UringBackend, uringProvider } from "../impl/uring.ts";
-import type { UringCalls } from "../ffi/uring.ts";
+import { loadUring, type UringCalls } from "../ffi/uring.ts";
 import { ThreadFile } from "../impl/thread.ts";
 import { DEFAULT_TUNING } from "../impl/tuning.ts";
 import { availableBackends, unavailableReason } from "../impl/providers.ts";
@@ -1147,3 +1147,62 @@ backendTest(
   },
   QUEUES,
 );
+
+Deno.test({
+  name:
+    `[uring] a batch refused by io_uring_enter fails its first request alone, which the kernel then never sees${
+      unavailableReason("uring")
+        ? ` (skipped: ${unavailableReason("uring")})`
+        : ""
+    }`,
+  ignore: unavailableReason("uring") !== undefined,
+  async fn() {
+    const libc = loadLibc();
+    assert.ok(libc.ok);
+    const uring = loadUring(libc.library);
+    assert.ok(uring.ok);
+    let refuse = 0;
+    const calls: UringCalls = {
+      ...uring.calls,
+      enter: (fd, toSubmit, minComplete, flags) =>
+        toSubmit > 0 && refuse-- > 0
+          ? -ERRNO.ENOMEM
+          : uring.calls.enter(fd, toSubmit, minComplete, flags),
+    };
+    await withTempDir(async (dir) => {
+      const data = pattern(4 * 4096, 73);
+      const path = `${dir}/refused.bin`;
+      await Deno.writeFile(path, data);
+      const queue = new UringBackend(libc.library, calls);
+      const file = await queue.open({
+        kind: "path",
+        path,
+        flags: readOnly(true), // O_DIRECT: completions come through the eventfd
+      });
+      try {
+        refuse = 1;
+        const reads = Array.from({ length: 4 }, (_, i) => {
+          const into = new Uint8Array(4096);
+          return file.read(into, i * 4096).then((n) => ({ n, into }));
+        });
+        const [first, ...rest] = await Promise.allSettled(reads);
+        assert.equal(first.status, "rejected");
+        rest.forEach((outcome, i) => {
+          assert.equal(outcome.status, "fulfilled");
+          const { n, into } = (outcome as PromiseFulfilledResult<
+            { n: number; into: Uint8Array }
+          >).value;
+          assert.equal(n, 4096);
+          assert.deepEqual(into, data.subarray((i + 1) * 4096, (i + 2) * 4096));
+        });
+        // Nothing stray comes back in a slot used again.
+        const again = new Uint8Array(4096);
+        assert.equal(await file.read(again, 0), 4096);
+        assert.deepEqual(again, data.subarray(0, 4096));
+      } finally {
+        await file.close();
+        await queue.close(); // nothing is left in the kernel
+      }
+    });
+  },
+});

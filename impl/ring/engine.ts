@@ -194,6 +194,13 @@ export abstract class RingBackend implements Backend {
   protected abstract stop(): void;
 
   /**
+   * The first queued request was refused at submission (the kernel took
+   * nothing): takes it out of what the next submission hands the kernel. A
+   * queue that builds each batch from the queued slots has nothing to do.
+   */
+  protected dropFirstQueued(): void {}
+
+  /**
    * Prepares the cancellation of the request in the kernel in `slot`, to be
    * submitted with the next batch under {@linkcode CANCEL_SLOT}; false when
    * the queue cannot cancel (the request then runs to its end).
@@ -438,7 +445,9 @@ export abstract class RingBackend implements Backend {
         this.#inKernel += accepted;
         queued.splice(0, accepted);
       } else {
-        // The first request was refused (-errno): it fails alone.
+        // The first request was refused (-errno): it fails alone, and leaves
+        // the batch (the kernel must never see it after it failed).
+        this.dropFirstQueued();
         this.#inKernel++;
         this.#complete(
           queued.shift()!,
