@@ -9,7 +9,8 @@
  * - when queued requests are submitted (`pacing.ts`: one submission per tick,
  *   `O_DIRECT` ones early, a macrotask now and then so the event loop turns);
  * - the wake on completions that were not reaped inline (`wake_loop.ts`);
- * - the file, and the policies it calls (`ring_file.ts`, `policies/`).
+ * - the file, and the policies it calls (`ring_file.ts`, `file_setup.ts`,
+ *   `policies/`).
  *
  * Memory: the kernel only sees memory the library owns (the backend's own
  * arrays, the buffers `AIOFile` allocates for reads and copies for writes, a
@@ -22,16 +23,11 @@
 import { ERRNO } from "../../ffi/errno.ts";
 import {
   addressOf,
-  FALLOC_FL_KEEP_SIZE,
   fixedMemory,
   lastErrno,
   type Libc,
 } from "../../ffi/libc.ts";
-import {
-  EXT4_SUPER_MAGIC,
-  PSEUDO_FILE_SYSTEMS,
-  STATFS_LAYOUT,
-} from "../../ffi/statfs.ts";
+import { PSEUDO_FILE_SYSTEMS } from "../../ffi/statfs.ts";
 import {
   failedWith,
   permanently,
@@ -46,6 +42,7 @@ import {
   type BackendName,
   CannotServe,
   MAX_REQUEST_BYTES,
+  type OpenFlags,
   type OpenTarget,
 } from "../backend.ts";
 import { descriptorOf } from "../descriptor.ts";
@@ -56,13 +53,8 @@ import type { QueueTuning } from "../tuning.ts";
 import { Macrotasks } from "./macrotask.ts";
 import { Pacing } from "./pacing.ts";
 import { AlignedBuffers } from "./policies/aligned_buffers.ts";
-import { directAlignment, DirectIo } from "./policies/direct_io.ts";
-import { EarlyWritebackPolicy } from "./policies/early_writeback.ts";
-import { InlineWrites } from "./policies/inline_writes.ts";
-import type { FilePolicy } from "./policies/policy.ts";
-import { PoolFallback } from "./policies/pool_fallback.ts";
-import { PreallocationPolicy } from "./policies/preallocation.ts";
 import { whenAborted } from "../shared/abort.ts";
+import { fileSetup, fileSystemType } from "./file_setup.ts";
 import { RequestTable, type RingOp, type RingRequest } from "./requests.ts";
 import { RingFile } from "./ring_file.ts";
 import { type CompletionWake, PoolWake, type WakeName } from "./wake.ts";
@@ -285,7 +277,7 @@ export abstract class RingBackend implements Backend {
     const descriptor = await descriptorOf(this.libc, target);
     const { fd, info } = descriptor;
     try {
-      const fsType = this.#fileSystemType(fd);
+      const fsType = fileSystemType(this.libc, fd);
       const refusal = this.refuses(info, fsType);
       if (refusal !== undefined) throw new CannotServe(refusal, descriptor);
       return this.#fileFor(descriptor, fsType);
@@ -297,60 +289,27 @@ export abstract class RingBackend implements Backend {
 
   /** The file of an open descriptor, with the policies that apply to it. */
   #fileFor(
-    { path, fd, flags }: {
-      path: string;
-      fd: number;
-      flags: OpenTarget["flags"];
-    },
+    { path, fd, flags }: { path: string; fd: number; flags: OpenFlags },
     fsType: number,
   ): RingFile {
     const threads = new ThreadFile(this.libc, this.#pool, fd, path);
-    const policies: FilePolicy[] = [];
-    let alignment = 1;
-    if (flags.direct) {
-      const direct = directAlignment(this.libc, fd, path);
-      alignment = direct.offset;
-      policies.push(new DirectIo(direct, this.alignedBuffers, path));
-    }
-    policies.push(new PoolFallback(threads, this.nowaitReads && !flags.direct));
-    const buffered = !flags.direct;
-    const ext4 = fsType === EXT4_SUPER_MAGIC;
-    // Only for files this open created or emptied, never for appends: see
-    // policies/preallocation.ts.
-    if (
-      this.tuning.preallocation && buffered && ext4 && !flags.append &&
-      (flags.truncate || flags.createNew)
-    ) {
-      policies.push(
-        new PreallocationPolicy(
-          (range) => threads.fallocateNow(FALLOC_FL_KEEP_SIZE, range),
-          () => threads.statNow().size,
-          (length) => threads.truncateNow(length),
-        ),
-      );
-    }
-    // In append mode the kernel, not the offset, says where a write lands.
-    if (this.tuning.earlyWriteback && buffered && !flags.append) {
-      policies.push(
-        new EarlyWritebackPolicy((range) =>
-          threads.startWriteback(range)?.then((result) => result === 0)
-        ),
-      );
-    }
-    const inline =
-      this.inlineWrites && buffered && ext4 && this.tuning.inlineWriteMax > 0
-        ? new InlineWrites(threads, this.tuning.inlineWriteMax, path)
-        : undefined;
+    const queue = {
+      libc: this.libc,
+      tuning: this.tuning,
+      nowaitReads: this.nowaitReads,
+      inlineWrites: this.inlineWrites,
+      alignedBuffers: this.alignedBuffers,
+    };
+    const { policies, alignment, inline } = fileSetup(queue, threads, {
+      fd,
+      path,
+      flags,
+      fsType,
+    });
     return new RingFile(this, fd, path, threads, policies, {
       alignment,
       inline,
     });
-  }
-
-  #fileSystemType(fd: number): number {
-    const statfs = new BigInt64Array(STATFS_LAYOUT.SIZE / 8);
-    if (this.libc.symbols.fstatfs(fd, statfs) !== 0) return 0;
-    return Number(statfs[STATFS_LAYOUT.type / 8]);
   }
 
   /**
@@ -394,7 +353,7 @@ export abstract class RingBackend implements Backend {
     }
     this.prepare(slot, op, fd, address, length, offset, nowait);
     return new Promise<number>((resolve, reject) => {
-      this.#requests.put(slot, {
+      const queued: RingRequest = {
         op,
         path: request.path,
         alignment: request.alignment,
@@ -404,9 +363,10 @@ export abstract class RingBackend implements Backend {
         signal,
         slot,
         forget: undefined,
-      });
+      };
+      this.#requests.put(slot, queued);
       this.#queued.push(slot);
-      if (signal !== undefined) this.#toFollow.push(this.#requests.get(slot)!);
+      if (signal !== undefined) this.#toFollow.push(queued);
       this.#pacing.queued(request.alignment > 1);
     });
   }
@@ -466,9 +426,9 @@ export abstract class RingBackend implements Backend {
     for (const request of this.#toFollow.splice(0)) {
       if (this.#requests.get(request.slot) !== request) continue; // over
       const signal = request.signal!;
-      if (signal.aborted) this.#abort(request.slot);
-      else {request.forget = whenAborted(signal, () =>
-          this.#abort(request.slot));}
+      const abort = () => this.#abort(request.slot);
+      if (signal.aborted) abort();
+      else request.forget = whenAborted(signal, abort);
     }
   }
 

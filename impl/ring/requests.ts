@@ -6,7 +6,7 @@
  * @module
  */
 
-import { whenAborted } from "../shared/abort.ts";
+import { waitInLine } from "../shared/abort.ts";
 
 /** The operations a kernel queue performs. */
 export type RingOp = "read" | "write" | "fsync" | "fdatasync";
@@ -52,22 +52,7 @@ export class RequestTable {
    * called); rejects with the reason of `signal` if it aborts first.
    */
   waitForSlot(signal?: AbortSignal): Promise<void> {
-    if (signal === undefined) {
-      return new Promise((resolve) => this.#waiters.push(resolve));
-    }
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const forget = whenAborted(signal, () => {
-        const at = this.#waiters.indexOf(wake);
-        if (at !== -1) this.#waiters.splice(at, 1);
-        reject(signal.reason);
-      });
-      const wake = () => {
-        forget();
-        resolve();
-      };
-      this.#waiters.push(wake);
-    });
+    return waitInLine(this.#waiters, signal);
   }
 
   /** Puts `request` in the `slot` taken for it. */

@@ -45,6 +45,33 @@ export function whenAborted(
 }
 
 /**
+ * Waits in `line`, a queue of wake-up calls that its owner calls in order,
+ * until woken; when `signal` aborts first, leaves the line and rejects with
+ * its reason. (Semaphore turns, ring slots.)
+ */
+export function waitInLine(
+  line: (() => void)[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (signal === undefined) {
+    return new Promise((resolve) => line.push(resolve));
+  }
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const forget = whenAborted(signal, () => {
+      const at = line.indexOf(wake);
+      if (at !== -1) line.splice(at, 1);
+      reject(signal.reason);
+    });
+    const wake = () => {
+      forget();
+      resolve();
+    };
+    line.push(wake);
+  });
+}
+
+/**
  * `promise`, or a rejection with `signal.reason` as soon as `signal` aborts,
  * whichever comes first; `promise` then runs on, and its outcome is dropped.
  * For operations that change nothing when they are left behind (reads into

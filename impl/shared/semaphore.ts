@@ -9,7 +9,7 @@
  * @module
  */
 
-import { whenAborted } from "./abort.ts";
+import { waitInLine } from "./abort.ts";
 
 /** Lets at most `limit` tasks run at once; the others wait their turn in order. */
 export class Semaphore {
@@ -38,22 +38,7 @@ export class Semaphore {
       this.#active++;
       return this.#start(task);
     }
-    return new Promise<void>((resolve, reject) => {
-      if (signal === undefined) {
-        this.#queue.push(resolve);
-        return;
-      }
-      const forget = whenAborted(signal, () => {
-        const at = this.#queue.indexOf(turn);
-        if (at !== -1) this.#queue.splice(at, 1);
-        reject(signal.reason);
-      });
-      const turn = () => {
-        forget();
-        resolve();
-      };
-      this.#queue.push(turn);
-    }).then(() => this.#start(task));
+    return waitInLine(this.#queue, signal).then(() => this.#start(task));
   }
 
   /** How many tasks wait for a turn. */
